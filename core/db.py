@@ -1,0 +1,103 @@
+"""Database engine lifecycle and the per-request transaction.
+
+Piccolo keeps the current transaction in a context variable; opening it in a Litestar
+yield-dependency (rather than `async with` around the handler) makes it commit after the
+handler returned and roll back when anything raised, before the response is sent.
+"""
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from piccolo.engine import engine_finder
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
+
+from core.settings import get_settings
+
+
+def db() -> PostgresEngine:
+    engine = engine_finder()
+    if engine is None:  # pragma: no cover - misconfiguration
+        raise RuntimeError("Piccolo engine not configured (PICCOLO_CONF)")
+    return engine  # type: ignore[return-value]
+
+
+def configure_engine() -> PostgresEngine:
+    """Point the engine at the current DATABASE_URL (it may be set after import)."""
+    settings = get_settings()
+    if not settings.database_url:
+        raise RuntimeError("DATABASE_URL is not set and no embedded server was started")
+    engine = db()
+    engine.config = {"dsn": settings.database_url}
+    return engine
+
+
+async def start_pool() -> None:
+    settings = get_settings()
+    engine = configure_engine()
+    await engine.start_connection_pool(min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+
+
+async def close_pool() -> None:
+    engine = db()
+    if engine.pool is not None:
+        await engine.close_connection_pool()
+
+
+async def provide_transaction() -> AsyncGenerator[PostgresTransaction, None]:
+    """Litestar dependency `tx`: one transaction per request, committed at the boundary."""
+    tx = db().transaction()
+    await tx.__aenter__()
+    try:
+        yield tx
+    except BaseException as exc:
+        await tx.__aexit__(type(exc), exc, exc.__traceback__)
+        raise
+    else:
+        await tx.__aexit__(None, None, None)
+
+
+def in_transaction() -> bool:
+    return db().current_transaction.get() is not None
+
+
+def require_transaction() -> None:
+    """Writes must run inside the request's or job's transaction."""
+    if not in_transaction():
+        raise RuntimeError("write outside a transaction: request the `tx` dependency")
+
+
+async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
+    """Raw SQL (asyncpg `$n` placeholders) on the current transaction, else the pool.
+
+    Only repositories call this, for queries the query builder expresses poorly
+    (recursive scopes, locks, aggregates).
+    """
+    engine = db()
+    tx = engine.current_transaction.get()
+    if tx is not None:
+        rows = await tx.connection.fetch(sql, *args)
+    elif engine.pool is not None:
+        async with engine.pool.acquire() as conn:
+            rows = await conn.fetch(sql, *args)
+    else:
+        conn = await engine.get_new_connection()
+        try:
+            rows = await conn.fetch(sql, *args)
+        finally:
+            await conn.close()
+    return [dict(r) for r in rows]
+
+
+async def execute_script(sql: str) -> None:
+    """Run a multi-statement SQL script (migrations' raw DDL)."""
+    engine = db()
+    tx = engine.current_transaction.get()
+    if tx is not None:
+        await tx.connection.execute(sql)
+        return
+    conn = await engine.get_new_connection()
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()

@@ -1,0 +1,65 @@
+"""Configuration from environment variables and an optional `.env` file."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "insecure-development-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Components. Unset URLs mean: start the embedded servers under DATA_DIR.
+    database_url: str | None = None
+    redis_url: str | None = None
+    redis_namespace: str = "gongzhi"
+    data_dir: Path = Path("var")
+
+    # Web
+    host: str = "127.0.0.1"
+    port: int = 8000
+    web_workers: int = 1
+    secret_key: SecretStr = SecretStr(DEV_SECRET)
+    default_language: Literal["zh-CN", "en"] = "zh-CN"
+    cors_origins: list[str] = Field(default_factory=list)
+    cookie_secure: bool = False
+    trusted_proxies: bool = False
+    rate_limit_per_minute: int = 600
+
+    # Authentication
+    session_ttl_hours: int = 12
+    api_token_ttl_days: int = 30
+    password_min_length: int = 10
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    login_attempts_per_minute_per_ip: int = 30
+
+    # Database pool
+    db_pool_min: int = 1
+    db_pool_max: int = 10
+
+    # Workers
+    worker_in_process: bool = False
+    worker_concurrency: int = 4
+
+    # Logging
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    @property
+    def is_dev_secret(self) -> bool:
+        return self.secret_key.get_secret_value() == DEV_SECRET
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    get_settings.cache_clear()

@@ -1,0 +1,114 @@
+"""The application factory: every plugin, middleware and router is wired here, nowhere else."""
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.di import Provide
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from core import i18n
+from core.db import close_pool, provide_transaction, start_pool
+from core.idempotency import IdempotencyMiddleware
+from core.logging import RequestContextMiddleware, configure_logging
+from core.problems import handle_exception
+from core.queue import close_queue
+from core.redis import close_redis, store
+from core.security import SecurityHeadersMiddleware
+from core.settings import get_settings
+from gongzhi.health import health
+from tenancy.auth import AuthenticationMiddleware
+from tenancy.controllers import AuthController, MeController
+from tenancy.org_controllers import AccountController, OrganizationController
+from tenancy.pages import PAGES
+from tenancy.place_controllers import PeopleController, PlaceController
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_DIRS = [ROOT / "gongzhi" / "templates", ROOT / "tenancy" / "templates"]
+API_ROUTERS = [AuthController, MeController, PlaceController, PeopleController,
+               OrganizationController, AccountController]
+# Paths that never use cookies (bearer tokens) or change nothing, so need no CSRF token.
+CSRF_EXEMPT = ["/api/", "/open311/", "/health", "/metrics", "/schema"]
+
+
+def template_environment() -> Environment:
+    env = Environment(loader=FileSystemLoader([str(d) for d in TEMPLATE_DIRS]),
+                      autoescape=select_autoescape(["html", "xml"]),
+                      extensions=["jinja2.ext.i18n"])
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.globals["current_language"] = i18n.current_language
+    return env
+
+
+class GongzhiPrometheusController(PrometheusController):
+    path = "/metrics"
+
+
+def create_app() -> Litestar:
+    settings = get_settings()
+    configure_logging()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar):
+        await start_pool()
+        worker_task = None
+        if settings.worker_in_process:
+            from gongzhi.worker import build_worker
+
+            worker = build_worker(manage_pool=False)
+            worker_task = asyncio.create_task(worker.start())
+        try:
+            yield
+        finally:
+            if worker_task is not None:
+                await worker.stop()  # type: ignore[possibly-undefined]
+                worker_task.cancel()
+            await close_queue()
+            await close_redis()
+            await close_pool()
+
+    prometheus = PrometheusConfig(app_name="gongzhi", group_path=True,
+                                  exclude=["/metrics", "/static"])
+    return Litestar(
+        route_handlers=[*API_ROUTERS, *PAGES, health, GongzhiPrometheusController,
+                        create_static_files_router(path="/static",
+                                                   directories=[ROOT / "gongzhi" / "static"],
+                                                   include_in_schema=False)],
+        dependencies={"tx": Provide(provide_transaction)},
+        lifespan=[lifespan],
+        middleware=[RequestContextMiddleware, SecurityHeadersMiddleware, AuthenticationMiddleware,
+                    i18n.LanguageMiddleware, IdempotencyMiddleware, prometheus.middleware,
+                    RateLimitConfig(rate_limit=("minute", settings.rate_limit_per_minute),
+                                    exclude=["/health", "/metrics", "/static"]).middleware],
+        exception_handlers={Exception: handle_exception},
+        stores={"rate_limit": store("rate_limit")},
+        csrf_config=CSRFConfig(secret=settings.secret_key.get_secret_value(), cookie_name="gz_csrf",
+                               cookie_secure=settings.cookie_secure, cookie_samesite="lax",
+                               header_name="x-csrftoken", exclude=CSRF_EXEMPT),
+        cors_config=CORSConfig(allow_origins=settings.cors_origins,
+                               allow_headers=["Authorization", "Content-Type", "Idempotency-Key",
+                                              "Accept-Language", "If-Match"],
+                               allow_credentials=False) if settings.cors_origins else None,
+        template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(
+            template_environment())),
+        openapi_config=OpenAPIConfig(
+            title="Gongzhi API", version="1",
+            description="共治: cases, contracts, evaluations and signed minutes for residential estates.",
+            path="/schema",
+            components=Components(security_schemes={"bearer": SecurityScheme(
+                type="http", scheme="bearer", description="Token from POST /api/v1/auth/login")}),
+            security=[{"bearer": []}]),
+        request_max_body_size=20 * 1024 * 1024,
+        debug=False,
+    )

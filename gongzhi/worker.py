@@ -1,0 +1,38 @@
+"""SAQ worker: every domain's jobs, run outside the web event loop."""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from saq import Worker
+
+from core.db import close_pool, start_pool
+from core.queue import queue
+from core.settings import get_settings
+from tenancy import jobs as tenancy_jobs
+
+log = logging.getLogger("gongzhi.worker")
+
+FUNCTIONS = [*tenancy_jobs.FUNCTIONS]
+CRON_JOBS = [*tenancy_jobs.CRON_JOBS]
+
+
+async def _startup(ctx) -> None:
+    await start_pool()
+
+
+async def _shutdown(ctx) -> None:
+    await close_pool()
+
+
+def build_worker(*, manage_pool: bool = True) -> Worker:
+    return Worker(queue(), functions=FUNCTIONS, cron_jobs=CRON_JOBS,
+                  concurrency=get_settings().worker_concurrency,
+                  startup=_startup if manage_pool else None,
+                  shutdown=_shutdown if manage_pool else None)
+
+
+def run_worker() -> None:
+    worker = build_worker()
+    log.info("worker started on queue %s", worker.queue.name)
+    asyncio.run(worker.start())

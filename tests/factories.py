@@ -1,0 +1,120 @@
+"""Builds the test world through the same repository the app uses (no HTTP, one transaction).
+
+Tenant A has two streets; everything under street 1 is the "victim" side that the
+cross-tenant and unrelated-organisation tests attack from street 2 and from tenant B.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from core.db import db
+from tenancy import auth
+from tenancy import repository as repo
+
+PASSWORD = "Test-password-2026"
+_HASH: str | None = None
+
+
+@dataclass
+class Side:
+    street: int = 0
+    community: int = 0
+    estate: int = 0
+    building: int = 0
+    unit: int = 0
+    person: int = 0
+    ownership: int = 0
+    orgs: dict[str, int] = field(default_factory=dict)
+    users: dict[str, str] = field(default_factory=dict)  # persona -> username
+    user_ids: dict[str, int] = field(default_factory=dict)
+    memberships: dict[str, int] = field(default_factory=dict)
+    marker: str = ""
+
+
+@dataclass
+class World:
+    tenant_a: int
+    tenant_b: int
+    bureau_a: int
+    bureau_b: int
+    a1: Side  # victim side: street 1 of tenant A
+    a2: Side  # unrelated side: street 2 of tenant A
+    b: Side   # the other tenant
+    users: dict[str, str]  # persona -> username (all of them)
+
+
+def _password_hash() -> str:
+    global _HASH
+    if _HASH is None:
+        _HASH = auth.hash_password(PASSWORD)
+    return _HASH
+
+
+async def _user(tenant: int, username: str, org: int, role: str, side: Side, persona: str) -> None:
+    u = await repo.insert(repo.User, tenant=tenant, username=username, password_hash=_password_hash(),
+                          display_name=f"{persona} {side.marker}", phone="13900000000")
+    m = await repo.insert(repo.Membership, tenant=tenant, user=u["id"], organization=org, role=role)
+    side.users[persona] = username
+    side.user_ids[persona] = u["id"]
+    side.memberships[persona] = m["id"]
+
+
+async def _side(tenant: int, tag: str, marker: str, phone: str) -> Side:
+    s = Side(marker=marker)
+    s.street = (await repo.insert(repo.Street, tenant=tenant, name=f"{marker} 街道"))["id"]
+    s.community = (await repo.insert(repo.Community, tenant=tenant, street=s.street,
+                                     name=f"{marker} 社区"))["id"]
+    s.estate = (await repo.insert(repo.Estate, tenant=tenant, community=s.community,
+                                  name=f"{marker} 小区", address=f"{marker} 路 1 号"))["id"]
+    s.building = (await repo.insert(repo.Building, tenant=tenant, estate=s.estate, name=f"{marker}-1"))["id"]
+    s.unit = (await repo.insert(repo.Unit, tenant=tenant, estate=s.estate, building=s.building,
+                                number=f"{marker}-101", floor=1, exclusive_area=Decimal("88.50")))["id"]
+    s.person = (await repo.insert(repo.Person, tenant=tenant, name=f"{marker}业主", phone=phone))["id"]
+    s.ownership = (await repo.insert(repo.Ownership, tenant=tenant, person=s.person, unit=s.unit,
+                                     estate=s.estate))["id"]
+    coverage = {"street_office": {"street": s.street}, "residents_committee": {"community": s.community},
+                "owners_committee": {"estate": s.estate}, "property_company": {"estate": s.estate}}
+    for kind, place in coverage.items():
+        org = await repo.insert(repo.Organization, tenant=tenant, kind=kind, name=f"{marker} {kind}")
+        await repo.insert(repo.OrganizationCoverage, tenant=tenant, organization=org["id"], **place)
+        s.orgs[kind] = org["id"]
+    roles = {"street_office": ["admin", "staff"], "residents_committee": ["admin", "grid_worker"],
+             "owners_committee": ["admin", "chair", "member"],
+             "property_company": ["admin", "manager", "handler"]}
+    for kind, kind_roles in roles.items():
+        for role in kind_roles:
+            await _user(tenant, f"{tag}_{kind}_{role}", s.orgs[kind], role, s, f"{kind}:{role}")
+    return s
+
+
+async def build_world() -> World:
+    run = secrets.token_hex(3)
+    async with db().transaction():
+        ta = (await repo.insert(repo.Tenant, code=f"ta-{run}", name="Tenant A"))["id"]
+        tb = (await repo.insert(repo.Tenant, code=f"tb-{run}", name="Tenant B"))["id"]
+        ba = (await repo.insert(repo.Organization, tenant=ta, kind="housing_bureau", name="A 住建局"))["id"]
+        bb = (await repo.insert(repo.Organization, tenant=tb, kind="housing_bureau", name="B 住建局"))["id"]
+        a1 = await _side(ta, f"a1{run}", f"VICTIM{run}", "13811112222")
+        a2 = await _side(ta, f"a2{run}", f"OTHER{run}", "13833334444")
+        b = await _side(tb, f"b{run}", f"TENANTB{run}", "13855556666")
+        for side, tenant, bureau, tag in ((a1, ta, ba, f"a{run}"), (b, tb, bb, f"b{run}")):
+            await _user(tenant, f"{tag}_bureau_admin", bureau, "admin", side, "bureau:admin")
+            await _user(tenant, f"{tag}_bureau_staff", bureau, "staff", side, "bureau:staff")
+    users = {**{f"a1/{k}": v for k, v in a1.users.items()}, **{f"a2/{k}": v for k, v in a2.users.items()},
+             **{f"b/{k}": v for k, v in b.users.items()}}
+    return World(ta, tb, ba, bb, a1, a2, b, users)
+
+
+async def login(client, username: str, password: str = PASSWORD) -> dict[str, str]:
+    """Bearer headers for `username` (cached per username for the session)."""
+    if username in _TOKENS:
+        return _TOKENS[username]
+    r = await client.post("/api/v1/auth/login", json={"username": username, "password": password})
+    assert r.status_code == 201, r.text
+    _TOKENS[username] = {"Authorization": f"Bearer {r.json()['token']}"}
+    return _TOKENS[username]
+
+
+_TOKENS: dict[str, dict[str, str]] = {}
