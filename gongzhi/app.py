@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -58,6 +59,9 @@ class GongzhiPrometheusController(PrometheusController):
 def create_app() -> Litestar:
     settings = get_settings()
     configure_logging()
+    if settings.is_dev_secret:
+        logging.getLogger("gongzhi").warning(
+            "SECRET_KEY is the development value; set a long random SECRET_KEY in production")
 
     @asynccontextmanager
     async def lifespan(app: Litestar):
@@ -110,5 +114,6 @@ def create_app() -> Litestar:
                 type="http", scheme="bearer", description="Token from POST /api/v1/auth/login")}),
             security=[{"bearer": []}]),
         request_max_body_size=20 * 1024 * 1024,
+        logging_config=None,  # core.logging.configure_logging() owns logging
         debug=False,
     )
