@@ -2,7 +2,9 @@
 gongzhi/worker.py collects them."""
 from __future__ import annotations
 
+from redis.asyncio import Redis
 from saq import Queue
+from saq.queue.redis import RedisQueue
 
 from core.settings import get_settings
 
@@ -13,7 +15,10 @@ def queue() -> Queue:
     global _queue
     if _queue is None:
         settings = get_settings()
-        _queue = Queue.from_url(settings.redis_url, name=f"{settings.redis_namespace}:default")
+        # Built from a client rather than Queue.from_url, which only accepts redis:// URLs
+        # (the embedded server listens on a unix socket).
+        _queue = RedisQueue(Redis.from_url(settings.redis_url),
+                            name=f"{settings.redis_namespace}:default")
     return _queue
 
 

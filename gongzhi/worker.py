@@ -25,11 +25,13 @@ async def _shutdown(ctx) -> None:
     await close_pool()
 
 
-def build_worker(*, manage_pool: bool = True) -> Worker:
-    return Worker(queue(), functions=FUNCTIONS, cron_jobs=CRON_JOBS,
+def build_worker(*, manage_pool: bool = True, burst: bool = False) -> Worker:
+    """A worker for every domain's jobs; `burst` drains the queue and stops (tests, one-offs)."""
+    return Worker(queue(), functions=FUNCTIONS, cron_jobs=[] if burst else CRON_JOBS,
                   concurrency=get_settings().worker_concurrency,
                   startup=_startup if manage_pool else None,
-                  shutdown=_shutdown if manage_pool else None)
+                  shutdown=_shutdown if manage_pool else None,
+                  burst=burst, dequeue_timeout=1.0 if burst else 0.0)
 
 
 def run_worker() -> None:
