@@ -33,9 +33,12 @@ migrate: install
 	$(VENV)/bin/gongzhi migrate
 
 # Re-extract user-facing strings into the catalogues after changing templates or code.
+# Then translate every new or fuzzy zh_CN entry (tests/core/test_i18n.py fails until you do).
 messages: $(STAMP)
-	$(VENV)/bin/pybabel extract -F babel.cfg -o gongzhi/translations/messages.pot .
-	$(VENV)/bin/pybabel update -i gongzhi/translations/messages.pot -d gongzhi/translations
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 -k N_ \
+		--add-location=file --project=Gongzhi --copyright-holder=Gongzhi \
+		-o core/translations/messages.pot .
+	$(VENV)/bin/pybabel update --ignore-obsolete -i core/translations/messages.pot -d core/translations
 
 clean-var:
 	rm -rf var

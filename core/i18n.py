@@ -91,6 +91,16 @@ def ngettext(singular: str, plural: str, n: int, language: str | None = None) ->
 _ = gettext
 
 
+def N_(message: str) -> str:
+    """Marks a message id for extraction without translating it yet.
+
+    For labels kept in module-level tables (capabilities, organisation kinds, roles,
+    problem titles): the table holds the English msgid and the caller translates it at
+    render time, in the language of that request.
+    """
+    return message
+
+
 def both(message: str) -> dict[str, str]:
     """The message in every supported language (for documents and notifications)."""
     return {lang: gettext(message, lang) for lang in LANGUAGES}

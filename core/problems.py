@@ -12,28 +12,28 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
+from core.i18n import N_, request_language
 from core.i18n import gettext as _
-from core.i18n import request_language
 
 log = logging.getLogger("gongzhi.errors")
 PROBLEM_JSON = "application/problem+json"
 
 # status -> (type slug, English title used as the message id)
 STATUS_TITLES: dict[int, tuple[str, str]] = {
-    400: ("bad-request", "Bad request"),
-    401: ("unauthenticated", "Authentication required"),
-    403: ("forbidden", "Forbidden"),
-    404: ("not-found", "Not found"),
-    405: ("method-not-allowed", "Method not allowed"),
-    409: ("conflict", "Conflict"),
-    412: ("precondition-failed", "Precondition failed"),
-    413: ("too-large", "Request too large"),
-    415: ("unsupported-media-type", "Unsupported media type"),
-    422: ("validation-failed", "Invalid input"),
-    423: ("locked", "Temporarily locked"),
-    429: ("too-many-requests", "Too many requests"),
-    500: ("internal-error", "Internal server error"),
-    503: ("unavailable", "Service unavailable"),
+    400: ("bad-request", N_("Bad request")),
+    401: ("unauthenticated", N_("Authentication required")),
+    403: ("forbidden", N_("Forbidden")),
+    404: ("not-found", N_("Not found")),
+    405: ("method-not-allowed", N_("Method not allowed")),
+    409: ("conflict", N_("Conflict")),
+    412: ("precondition-failed", N_("Precondition failed")),
+    413: ("too-large", N_("Request too large")),
+    415: ("unsupported-media-type", N_("Unsupported media type")),
+    422: ("validation-failed", N_("Invalid input")),
+    423: ("locked", N_("Temporarily locked")),
+    429: ("too-many-requests", N_("Too many requests")),
+    500: ("internal-error", N_("Internal server error")),
+    503: ("unavailable", N_("Service unavailable")),
 }
 
 
@@ -87,7 +87,7 @@ def problem(request: Request, status: int, detail: str | None = None, *,
             errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None,
             **extra: Any) -> Response:
     lang = request_language(request)
-    slug, title = STATUS_TITLES.get(status, ("error", "Error"))
+    slug, title = STATUS_TITLES.get(status, ("error", N_("Error")))
     body: dict[str, Any] = {
         "type": f"/problems/{slug}",
         "title": _(title, lang),

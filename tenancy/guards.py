@@ -8,6 +8,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
+from core.i18n import N_
 from tenancy.principal import Principal, Seat
 
 PLACE_MANAGERS = {  # kind -> roles that maintain the ledger of the places the body covers
@@ -25,13 +26,13 @@ OWNER_READERS = ("residents_committee", "owners_committee", "property_company", 
 
 # Capability codes shown on the home page, per seat. Labels live in the catalogues.
 CAPABILITY_LABELS = {
-    "manage_tenant": "Manage the jurisdiction: places, organisations and accounts",
-    "manage_places": "Maintain buildings, units and owners of the places you cover",
-    "import_ledgers": "Import building, unit and owner ledgers from spreadsheets",
-    "view_places": "See the streets, communities and estates you cover",
-    "view_owners": "See owners of units (masked)",
-    "reveal_contacts": "See residents' full names and phone numbers (every view is logged)",
-    "manage_members": "Manage the accounts and roles of your organisation",
+    "manage_tenant": N_("Manage the jurisdiction: places, organisations and accounts"),
+    "manage_places": N_("Maintain buildings, units and owners of the places you cover"),
+    "import_ledgers": N_("Import building, unit and owner ledgers from spreadsheets"),
+    "view_places": N_("See the streets, communities and estates you cover"),
+    "view_owners": N_("See owners of units (masked)"),
+    "reveal_contacts": N_("See residents' full names and phone numbers (every view is logged)"),
+    "manage_members": N_("Manage the accounts and roles of your organisation"),
 }
 
 

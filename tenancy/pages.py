@@ -10,7 +10,7 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 from msgspec import Struct
 
-from core.i18n import normalize
+from core.i18n import N_, normalize
 from core.problems import AppError
 from core.settings import get_settings
 from tenancy import accounts
@@ -20,17 +20,17 @@ from tenancy.guards import CAPABILITY_LABELS, capabilities
 from tenancy.principal import Principal
 
 KIND_LABELS = {
-    "residents_committee": "Residents' committee",
-    "owners_committee": "Owners' committee",
-    "property_company": "Property-service company",
-    "street_office": "Street office",
-    "housing_bureau": "Housing bureau",
+    "residents_committee": N_("Residents' committee"),
+    "owners_committee": N_("Owners' committee"),
+    "property_company": N_("Property-service company"),
+    "street_office": N_("Street office"),
+    "housing_bureau": N_("Housing bureau"),
 }
 ROLE_LABELS = {
-    "admin": "Administrator", "director": "Director", "staff": "Staff",
-    "grid_worker": "Grid worker", "chair": "Chair", "vice_chair": "Vice-chair",
-    "secretary": "Secretary", "member": "Member", "manager": "Project manager",
-    "dispatcher": "Dispatcher", "handler": "Handler",
+    "admin": N_("Administrator"), "director": N_("Director"), "staff": N_("Staff"),
+    "grid_worker": N_("Grid worker"), "chair": N_("Chair"), "vice_chair": N_("Vice-chair"),
+    "secretary": N_("Secretary"), "member": N_("Member"), "manager": N_("Project manager"),
+    "dispatcher": N_("Dispatcher"), "handler": N_("Handler"),
 }
 
 
