@@ -107,12 +107,17 @@ def both(message: str) -> dict[str, str]:
 
 
 def request_language(request) -> str:
-    """The caller's language: ?lang=, the `lang` cookie, their profile, Accept-Language."""
+    """The caller's language: ?lang=, the `lang` cookie, their profile, Accept-Language.
+
+    API clients (bearer tokens) send Accept-Language on purpose, per request, so for them it
+    ranks above the profile; a browser sends it for every site, so there the profile wins.
+    """
     lang = normalize(request.query_params.get("lang")) or normalize(request.cookies.get("lang"))
     user = request.scope.get("user")
-    if not lang and user is not None:
-        lang = normalize(getattr(user, "language", None))
-    return lang or negotiate(request.headers.get("accept-language")) or get_settings().default_language
+    header = negotiate(request.headers.get("accept-language"))
+    profile = normalize(getattr(user, "language", None)) if user is not None else None
+    ranked = (header, profile) if getattr(user, "token_kind", None) == "api" else (profile, header)
+    return lang or ranked[0] or ranked[1] or get_settings().default_language
 
 
 class LanguageMiddleware:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from litestar import Request
+from litestar import Request, Response
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.i18n import gettext as _
@@ -32,16 +32,21 @@ class IdempotencyMiddleware:
         request = Request(scope)
         if not 1 <= len(idem) <= 200:
             lang = request_language(request)
-            await problem(request, 400, _("Idempotency-Key must be 1 to 200 characters.", lang))(
-                scope, receive, send)
+            await _send(request, problem(request, 400, _("Idempotency-Key must be 1 to 200 characters.",
+                                                         lang)), receive, send)
             return
 
+        # The body is buffered to fingerprint it: cap it as the app would, before it fills memory.
+        limit = getattr(scope.get("litestar_app"), "request_max_body_size", None)
         body = b""
         more = True
         while more:
             message = await receive()
             body += message.get("body", b"")
             more = message.get("more_body", False)
+            if limit is not None and len(body) > limit:
+                await _send(request, problem(request, 413), receive, send)
+                return
         user = scope.get("user")
         caller = getattr(user, "user_id", None) or (scope.get("client") or ("anon",))[0]
         fingerprint = hashlib.sha256(scope["path"].encode() + b"\0" + body).hexdigest()
@@ -61,7 +66,7 @@ class IdempotencyMiddleware:
             else:
                 await _replay(stored, send)
                 return
-            await response(scope, receive, send)
+            await _send(request, response, receive, send)
             return
 
         async def replay_body() -> Message:
@@ -88,6 +93,12 @@ class IdempotencyMiddleware:
                     ex=TTL_SECONDS)
             else:
                 await r.delete(rkey)
+
+
+async def _send(request: Request, response: Response, receive: Receive, send: Send) -> None:
+    """Send a Litestar `Response` from plain ASGI middleware (it is not itself an ASGI app)."""
+    await response.to_asgi_response(request.scope.get("litestar_app"), request)(
+        request.scope, receive, send)
 
 
 async def _replay(stored: dict, send: Send) -> None:

@@ -7,10 +7,12 @@ is `application/problem+json`.
 from __future__ import annotations
 
 import logging
+import re
+from http import HTTPStatus
 from typing import Any
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 
 from core.i18n import N_, request_language
 from core.i18n import gettext as _
@@ -105,12 +107,52 @@ def problem(request: Request, status: int, detail: str | None = None, *,
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _validation_errors(exc: ValidationException) -> list[dict[str, Any]]:
-    out = []
-    for item in exc.extra if isinstance(exc.extra, list) else []:
-        if isinstance(item, dict):
-            out.append({"field": item.get("key") or item.get("source"), "message": item.get("message")})
-    return out
+# msgspec's English messages -> (message id, whether the match names the field itself)
+_MSGSPEC_MESSAGES: list[tuple[re.Pattern[str], str, bool]] = [
+    (re.compile(r"^Object missing required field `(?P<name>[^`]+)`"), N_("This field is required."), True),
+    (re.compile(r"^Object contains unknown field `(?P<name>[^`]+)`"), N_("This field is not allowed."), True),
+    (re.compile(r"^Expected `str` of length >= (?P<n>\d+)"), N_("Must have at least {n} characters."), False),
+    (re.compile(r"^Expected `str` of length <= (?P<n>\d+)"), N_("Must have at most {n} characters."), False),
+    (re.compile(r"^Expected `str` matching regex"), N_("The format is not valid."), False),
+    (re.compile(r"^Expected `\w+` >= (?P<n>-?[\d.]+)$"), N_("Must be at least {n}."), False),
+    (re.compile(r"^Expected `\w+` <= (?P<n>-?[\d.]+)$"), N_("Must be at most {n}."), False),
+    (re.compile(r"^Expected `(?P<expected>[^`]+)`, got `(?P<got>[^`]+)`"),
+     N_("Expected a value of type {expected}, got {got}."), False),
+    (re.compile(r"^Invalid enum value"), N_("This is not one of the allowed values."), False),
+]
+_MISSING_PARAMETER = re.compile(r"^Missing required \w+ parameter '(?P<name>[^']+)'")
+
+
+def _field_error(key: str | None, message: str, lang: str) -> dict[str, Any]:
+    """One entry of `errors`: the field's dotted path (None for the whole body) and a message
+    in the caller's language. Litestar names the body itself `data`; msgspec names missing and
+    unknown fields only in its message."""
+    field = None if key in (None, "", "data") else key
+    if message == "'data'" and field is None:  # no body at all
+        return {"field": None, "message": _("The request body is missing.", lang)}
+    for pattern, msgid, names_field in _MSGSPEC_MESSAGES:
+        if m := pattern.match(message):
+            if names_field:
+                field = f"{field}.{m['name']}" if field else m["name"]
+            return {"field": field, "message": _(msgid, lang).format(**m.groupdict())}
+    return {"field": field, "message": message}
+
+
+def _validation_errors(exc: ValidationException, lang: str) -> list[dict[str, Any]]:
+    if isinstance(exc.extra, list):
+        return [_field_error(item.get("key"), str(item.get("message") or ""), lang)
+                for item in exc.extra if isinstance(item, dict)]
+    if m := _MISSING_PARAMETER.match(exc.detail or ""):
+        return [{"field": m["name"], "message": _("This field is required.", lang)}]
+    return []
+
+
+# Litestar's own English details that have a translation; other standard reason phrases are
+# dropped because the title already says the same in the caller's language.
+_LITESTAR_DETAILS = {
+    "CSRF token verification failed": N_("The form has expired or did not come from this site; "
+                                         "reload the page and try again."),
+}
 
 
 def handle_exception(request: Request, exc: Exception) -> Response:
@@ -120,11 +162,17 @@ def handle_exception(request: Request, exc: Exception) -> Response:
                        **exc.extra)
     if isinstance(exc, ValidationException):
         return problem(request, 400, _("The request body or parameters are invalid.", lang),
-                       errors=_validation_errors(exc))
+                       errors=_validation_errors(exc, lang))
     if isinstance(exc, HTTPException):
         status = exc.status_code
         detail = None
-        if status < 500 and exc.detail and exc.detail not in (STATUS_TITLES.get(status, ("", ""))[1],):
+        phrases = {STATUS_TITLES.get(status, ("", ""))[1].lower(),
+                   HTTPStatus(status).phrase.lower() if status in HTTPStatus._value2member_map_ else ""}
+        if exc.detail in _LITESTAR_DETAILS:
+            detail = _(_LITESTAR_DETAILS[exc.detail], lang)
+        elif isinstance(exc.__cause__, SerializationException):  # the body did not decode
+            detail = _("The request body is not valid JSON.", lang)
+        elif status < 500 and exc.detail and exc.detail.lower() not in phrases:
             detail = exc.detail
         return problem(request, status, detail, headers=exc.headers or None)
     log.exception("unhandled error", exc_info=exc)

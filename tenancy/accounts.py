@@ -4,10 +4,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from core import audit
 from core.i18n import gettext as _
 from core.problems import Invalid, Unauthenticated
 from core.settings import get_settings
-from tenancy import auth
+from tenancy import auth, service
 from tenancy import repository as repo
 from tenancy.guards import administers, capabilities
 from tenancy.principal import Principal
@@ -19,7 +20,7 @@ from tenancy.schemas import (
     OrganizationOut,
     UserOut,
 )
-from tenancy.service import _raise, forbidden, log, not_found, unique
+from tenancy.service import _raise, forbidden, log, not_found, referenced, unique
 
 
 # --- login ---------------------------------------------------------------------------------------
@@ -42,7 +43,6 @@ async def login(username: str, password: str, *, kind: str, ip: str,
                                        kind=kind, expires_at=expires, user_agent=user_agent[:200])
     if auth.needs_rehash(user["password_hash"]):
         await repo.set_password_hash(user["id"], auth.hash_password(password), user["password_changed_at"])
-    from core import audit
     await audit.record(user["tenant"], "auth.login", subject_type="user", subject_id=user["id"],
                        actor_user_id=user["id"], data={"kind": kind, "token": token_id})
     return token, expires, user
@@ -58,7 +58,7 @@ async def change_password(p: Principal, current: str, new: str) -> None:
     if not auth.verify_password(user["password_hash"], current):
         raise Invalid(_("The current password is wrong."),
                       errors=[{"field": "current_password", "message": _("Wrong password.")}])
-    auth.check_password_policy(new, user["username"])
+    auth.check_password_policy(new, user["username"], field="new_password")
     await repo.set_password_hash(p.user_id, auth.hash_password(new), auth.now())
     # Every other session and token of this user stops working.
     await repo.revoke_tokens(p.user_id, auth.now(), except_token=p.token_id)
@@ -85,19 +85,17 @@ async def update_tenant(p: Principal, values: dict) -> dict:
 
 # --- organisations ---------------------------------------------------------------------------------
 async def _coverage_values(p: Principal, kind: str, items: list[CoverageItem]) -> list[dict]:
-    from tenancy import service
-
     values = []
-    for item in items:
+    for i, item in enumerate(items):
         set_fields = [f for f in ("street_id", "community_id", "estate_id") if getattr(item, f)]
         if len(set_fields) != 1:
             raise Invalid(_("Each covered place names exactly one street, community or estate."))
         if item.street_id:
-            await service.get_street(p, item.street_id)
+            await referenced(service.get_street(p, item.street_id), f"coverage[{i}].street_id")
         if item.community_id:
-            await service.get_community(p, item.community_id)
+            await referenced(service.get_community(p, item.community_id), f"coverage[{i}].community_id")
         if item.estate_id:
-            await service.get_estate(p, item.estate_id)
+            await referenced(service.get_estate(p, item.estate_id), f"coverage[{i}].estate_id")
         values.append({"street": item.street_id, "community": item.community_id,
                        "estate": item.estate_id})
     if kind == "owners_committee" and (len(values) != 1 or not values[0]["estate"]):
@@ -186,7 +184,7 @@ async def create_user(p: Principal, values: dict[str, Any], org_id: int | None,
     if (org_id is None) != (role is None):
         raise Invalid(_("Give both an organisation and a role, or neither."))
     if org_id is not None:
-        org = await get_organization(p, org_id)
+        org = await referenced(get_organization(p, org_id), "organization_id")
         if not administers(p, org_id):
             raise forbidden()
         _check_role(org.kind, role)  # type: ignore[arg-type]
@@ -196,7 +194,7 @@ async def create_user(p: Principal, values: dict[str, Any], org_id: int | None,
                        _("This username is taken."))
     await log(p, "user.created", "user", row["id"], username=row["username"])
     if org_id is not None:
-        await add_member(p, org_id, row["id"], role)  # type: ignore[arg-type]
+        await _insert_member(p, org_id, row["id"], role)  # type: ignore[arg-type]
     return row
 
 
@@ -228,8 +226,14 @@ async def add_member(p: Principal, org_id: int, user_id: int, role: str) -> dict
     if not administers(p, org_id):
         raise forbidden()
     _check_role(org.kind, role)
-    user = await repo.user_by_id(p.tenant_id, user_id) or _raise(not_found())
-    row = await unique(repo.Memberships(p).create(user=user["id"], organization=org_id, role=role),
+    # Only a user the caller may see (scoped): an organisation admin must not adopt any account
+    # of the tenant, which would then let them read and edit (even deactivate) that account.
+    user = await referenced(get_user(p, user_id), "user_id")
+    return await _insert_member(p, org_id, user["id"], role)
+
+
+async def _insert_member(p: Principal, org_id: int, user_id: int, role: str) -> dict:
+    row = await unique(repo.Memberships(p).create(user=user_id, organization=org_id, role=role),
                        _("This user is already a member of this organisation."))
     await log(p, "membership.created", "organization", org_id, user=user_id, role=role)
     return row

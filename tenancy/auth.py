@@ -40,7 +40,7 @@ def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
 
 
-def check_password_policy(password: str, username: str = "") -> None:
+def check_password_policy(password: str, username: str = "", field: str = "password") -> None:
     settings = get_settings()
     problems = []
     if len(password) < settings.password_min_length:
@@ -52,7 +52,7 @@ def check_password_policy(password: str, username: str = "") -> None:
         problems.append(_("The password must not contain the username."))
     if problems:
         raise Invalid(_("The password does not meet the policy."),
-                      errors=[{"field": "password", "message": m} for m in problems])
+                      errors=[{"field": field, "message": m} for m in problems])
 
 
 def new_token() -> tuple[str, str]:

@@ -13,7 +13,7 @@ from msgspec import Struct
 from core.i18n import N_, normalize
 from core.problems import AppError
 from core.settings import get_settings
-from tenancy import accounts
+from tenancy import accounts, auth
 from tenancy.auth import SESSION_COOKIE
 from tenancy.controllers import client_ip
 from tenancy.guards import CAPABILITY_LABELS, capabilities
@@ -63,13 +63,15 @@ async def login_submit(request: Request, tx: object,
             data.username.strip(), data.password, kind="web", ip=client_ip(request),
             user_agent=request.headers.get("user-agent", ""))
     except AppError as exc:
-        return Template("login.html", status_code=exc.status, context={
+        return Template("login.html", status_code=exc.status, headers=exc.headers or None, context={
             "next": safe_next(data.next), "error": exc.detail, "username": data.username})
     settings = get_settings()
     response = Redirect(safe_next(data.next))
     # A fresh random token per login: a session id planted before login is never reused.
+    # Litestar's `expires` counts seconds from now (not a timestamp), so give max_age.
     response.set_cookie(SESSION_COOKIE, token, httponly=True, secure=settings.cookie_secure,
-                        samesite="lax", expires=int(expires.timestamp()), path="/")
+                        samesite="lax", max_age=max(0, int((expires - auth.now()).total_seconds())),
+                        path="/")
     return response
 
 

@@ -36,7 +36,10 @@ LongName = Annotated[str, Meta(min_length=1, max_length=200)]
 Code = Annotated[str, Meta(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_.\-]+$")]
 Phone = Annotated[str, Meta(min_length=7, max_length=20, pattern=r"^\+?[0-9][0-9\- ]{5,18}[0-9]$")]
 Id = Annotated[int, Meta(ge=1, le=2_147_483_647)]
-Area = Annotated[Decimal, Meta(gt=0, le=100000)]
+# msgspec cannot put numeric bounds on Decimal; service.check_area enforces 0 < area <= 100000
+# with at most two decimals (the register's precision). Sent and returned as a JSON string.
+Area = Annotated[Decimal, Meta(description="Exclusive floor area in m², e.g. \"88.50\"",
+                                examples=["88.50"])]
 Floor = Annotated[int, Meta(ge=-10, le=300)]
 Username = Annotated[str, Meta(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
 Password = Annotated[str, Meta(min_length=1, max_length=256)]

@@ -4,6 +4,7 @@ Other packages reach tenancy through this module (and `accounts`), never its tab
 """
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from asyncpg.exceptions import UniqueViolationError
@@ -45,6 +46,16 @@ async def unique(coro, message: str):
         return await coro
     except UniqueViolationError as exc:
         raise Conflict(message) from exc
+
+
+async def referenced(coro, field: str):
+    """An item named in the request body (not the URL): if it is unknown or out of the caller's
+    sight, the body is invalid (422 on that field) rather than the addressed resource missing."""
+    try:
+        return await coro
+    except NotFound as exc:
+        message = _("This item does not exist or you may not see it.")
+        raise Invalid(message, errors=[{"field": field, "message": message}]) from exc
 
 
 def street_out(r: dict) -> StreetOut:
@@ -106,7 +117,7 @@ async def get_community(p: Principal, community_id: int) -> dict:
 
 
 async def create_community(p: Principal, street_id: int, name: str, code: str | None) -> dict:
-    await get_street(p, street_id)
+    await referenced(get_street(p, street_id), "street_id")
     if not manages_places(p, street=street_id, level="community"):
         raise forbidden()
     row = await unique(repo.Communities(p).create(street=street_id, name=name, code=code),
@@ -131,7 +142,7 @@ async def get_estate(p: Principal, estate_id: int) -> dict:
 
 
 async def create_estate(p: Principal, community_id: int, **values: Any) -> dict:
-    c = await get_community(p, community_id)
+    c = await referenced(get_community(p, community_id), "community_id")
     if not manages_places(p, community=community_id, level="estate"):
         raise forbidden()
     row = await unique(repo.Estates(p).create(community=community_id, **values),
@@ -182,7 +193,24 @@ async def get_unit(p: Principal, unit_id: int) -> dict:
     return await repo.Units(p).get(unit_id) or _raise(not_found())
 
 
+MAX_AREA = Decimal(100000)
+
+
+def check_area(area: Decimal) -> Decimal:
+    """A register area: 0 < area <= 100000 m², at most two decimals (the column's scale)."""
+    try:
+        ok = area.is_finite() and 0 < area <= MAX_AREA and area == area.quantize(Decimal("0.01"))
+    except InvalidOperation:
+        ok = False
+    if not ok:
+        message = _("The exclusive area must be more than 0 and at most 100000 m², "
+                    "with at most two decimals.")
+        raise Invalid(message, errors=[{"field": "exclusive_area", "message": message}])
+    return area
+
+
 async def create_unit(p: Principal, building_id: int, **values: Any) -> dict:
+    check_area(values["exclusive_area"])
     b = await get_building(p, building_id)
     await require_estate_manager(p, b["estate"])
     row = await unique(repo.Units(p).create(building=building_id, estate=b["estate"], **values),
@@ -192,6 +220,8 @@ async def create_unit(p: Principal, building_id: int, **values: Any) -> dict:
 
 
 async def update_unit(p: Principal, unit_id: int, values: dict) -> dict:
+    if "exclusive_area" in values:
+        check_area(values["exclusive_area"])
     u = await get_unit(p, unit_id)
     await require_estate_manager(p, u["estate"])
     row = await unique(repo.Units(p).update(unit_id, values),
@@ -239,7 +269,7 @@ async def add_owner(p: Principal, unit_id: int, person_id: int | None,
     if (person_id is None) == (person is None):
         raise Invalid(_("Give either an existing person or a new person, not both."))
     if person_id is not None:
-        row = await get_person(p, person_id)
+        row = await referenced(get_person(p, person_id), "person_id")
     else:
         row = await repo.People(p).create(**person)
         await log(p, "person.created", "person", row["id"])
