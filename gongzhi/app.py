@@ -84,15 +84,15 @@ def create_app() -> Litestar:
 
     prometheus = PrometheusConfig(app_name="gongzhi", group_path=True,
                                   exclude=["/metrics", "/static"])
-    return Litestar(
+    app = Litestar(
         route_handlers=[*API_ROUTERS, *PAGES, health, GongzhiPrometheusController,
                         create_static_files_router(path="/static",
                                                    directories=[ROOT / "gongzhi" / "static"],
                                                    include_in_schema=False)],
         dependencies={"tx": Provide(provide_transaction)},
         lifespan=[lifespan],
-        middleware=[RequestContextMiddleware, SecurityHeadersMiddleware, AuthenticationMiddleware,
-                    i18n.LanguageMiddleware, IdempotencyMiddleware, prometheus.middleware,
+        middleware=[AuthenticationMiddleware, i18n.LanguageMiddleware, IdempotencyMiddleware,
+                    prometheus.middleware,
                     RateLimitConfig(rate_limit=("minute", settings.rate_limit_per_minute),
                                     exclude=["/health", "/metrics", "/static"]).middleware],
         exception_handlers={Exception: handle_exception},
@@ -117,3 +117,8 @@ def create_app() -> Litestar:
         logging_config=None,  # core.logging.configure_logging() owns logging
         debug=False,
     )
+    # Request id, access log and security headers wrap the router itself: Litestar runs app
+    # middleware only for matched routes, and these must also cover its own 404/405 answers
+    # and the problems raised inside middleware (CSRF 403).
+    app.asgi_handler = RequestContextMiddleware(SecurityHeadersMiddleware(app.asgi_handler))
+    return app
