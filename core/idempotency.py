@@ -17,6 +17,8 @@ from core.problems import problem, request_language
 from core.redis import key, redis
 
 TTL_SECONDS = 24 * 3600
+# Responses carrying credentials are never kept in Redis; logging in twice is harmless anyway.
+NEVER_STORED = ("/api/v1/auth/",)
 PENDING_SECONDS = 120
 
 
@@ -26,7 +28,8 @@ class IdempotencyMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         idem = dict(scope.get("headers") or []).get(b"idempotency-key")
-        if scope["type"] != "http" or scope.get("method") != "POST" or not idem:
+        if (scope["type"] != "http" or scope.get("method") != "POST" or not idem
+                or scope.get("path", "").startswith(NEVER_STORED)):
             await self.app(scope, receive, send)
             return
         request = Request(scope)

@@ -79,7 +79,7 @@ async def check_login_allowed(username: str, ip: str) -> None:
     if attempts > settings.login_attempts_per_minute_per_ip:
         raise TooManyRequests(_("Too many login attempts from this address; try again in a minute."),
                               headers={"Retry-After": "60"})
-    ttl = await r.ttl(key("login", "lock", username.lower()))
+    ttl = await r.ttl(key("login", "lock", username))
     if ttl and ttl > 0:
         raise Locked(_("This account is temporarily locked after repeated failed logins; "
                        "try again in {m} minutes.").format(m=max(1, (ttl + 59) // 60)),
@@ -89,17 +89,17 @@ async def check_login_allowed(username: str, ip: str) -> None:
 async def record_login_failure(username: str) -> None:
     settings = get_settings()
     r = redis()
-    fail_key = key("login", "fail", username.lower())
+    fail_key = key("login", "fail", username)
     failures = await r.incr(fail_key)
     await r.expire(fail_key, settings.login_lockout_minutes * 60)
     if failures >= settings.login_max_failures:
-        await r.set(key("login", "lock", username.lower()), "1",
+        await r.set(key("login", "lock", username), "1",
                     ex=settings.login_lockout_minutes * 60)
         await r.delete(fail_key)
 
 
 async def clear_login_failures(username: str) -> None:
-    await redis().delete(key("login", "fail", username.lower()))
+    await redis().delete(key("login", "fail", username))
 
 
 # --- middleware ---------------------------------------------------------------------------------

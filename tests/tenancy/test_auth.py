@@ -273,3 +273,27 @@ async def test_the_api_ignores_session_cookies_so_cross_site_requests_carry_no_a
     r = await web.post("/api/v1/streets", json={"name": name}, headers={**cookie, "Origin": "https://evil.example"})
     assert r.status_code == 401
     assert not await fetch("SELECT id FROM street WHERE name = $1", name)
+
+
+async def test_login_with_an_idempotency_key_stores_no_token_in_redis(client, world):
+    from core.redis import key, redis
+
+    username = world.a1.users["owners_committee:member"]
+    headers = {"Idempotency-Key": "login-once"}
+    first = await client.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD},
+                              headers=headers)
+    second = await client.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD},
+                               headers=headers)
+    assert first.status_code == second.status_code == 201
+    assert first.json()["token"] != second.json()["token"]
+    stored = [k async for k in redis().scan_iter(match=key("idem", "*"))]
+    for k in stored:
+        assert first.json()["token"].encode() not in (await redis().get(k) or b"")
+
+
+async def test_lockout_is_per_exact_username(client, world):
+    username = world.a1.users["residents_committee:grid_worker"]
+    for _ in range(5):
+        await client.post("/api/v1/auth/login", json={"username": username.upper(), "password": "x"})
+    r = await client.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
+    assert r.status_code == 201
