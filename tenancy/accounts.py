@@ -212,8 +212,10 @@ async def update_user(p: Principal, user_id: int, values: dict) -> dict:
 
 
 async def _admin_of_user(p: Principal, user_id: int) -> bool:
-    rows = await repo.Memberships(p).list(repo.Membership.user == user_id)
-    return any(administers(p, r["organization"]) for r in rows)
+    """An organisation admin manages an account only when every organisation it acts for is one
+    they administer: otherwise editing it would reach into another organisation."""
+    seats = await repo.load_seats(user_id, p.tenant_id)
+    return bool(seats) and all(administers(p, s.organization_id) for s in seats)
 
 
 async def members(p: Principal, org_id: int) -> list[dict]:

@@ -17,7 +17,7 @@ def mask_phone(phone: str | None) -> str | None:
 
 
 def mask_name(name: str | None) -> str | None:
-    """'张三' -> '张*', '欧阳娜娜' -> '欧阳**' (compound surname kept), 'Alice Li' -> 'A*** L*'."""
+    """'张三' -> '张*', '欧阳娜娜' -> '欧阳**' (compound surname kept), 'Alice Li' -> 'A**** L*'."""
     if not name:
         return name
     if name.isascii():
