@@ -31,6 +31,7 @@ from core.settings import get_settings
 from gongzhi.health import health
 from tenancy.auth import AuthenticationMiddleware
 from tenancy.controllers import AuthController, MeController
+from tenancy.import_controllers import LedgerImportController
 from tenancy.org_controllers import AccountController, OrganizationController
 from tenancy.pages import PAGES
 from tenancy.place_controllers import PeopleController, PlaceController
@@ -38,7 +39,7 @@ from tenancy.place_controllers import PeopleController, PlaceController
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIRS = [ROOT / "gongzhi" / "templates", ROOT / "tenancy" / "templates"]
 API_ROUTERS = [AuthController, MeController, PlaceController, PeopleController,
-               OrganizationController, AccountController]
+               OrganizationController, AccountController, LedgerImportController]
 # Paths that never use cookies (bearer tokens) or change nothing, so need no CSRF token.
 CSRF_EXEMPT = ["/api/", "/open311/", "/health", "/metrics", "/schema"]
 

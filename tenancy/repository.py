@@ -349,3 +349,118 @@ async def tenant_by_code(code: str) -> dict | None:
 async def organization_in_tenant(tenant_id: int, org_id: int) -> dict | None:
     return await Organization.select().where(Organization.id == org_id,
                                              Organization.tenant == tenant_id).first()
+
+
+# --- ledger import (tenancy.ledger_import): set-based reads and writes for one estate ----------
+# The caller has already been checked as a manager of the estate; every statement is still
+# limited to its tenant and estate.
+_LEDGER_LOCK_CLASS = 7302  # advisory-lock namespace: one ledger import per estate at a time
+
+
+async def ledger_lock(estate_id: int) -> None:
+    require_transaction()
+    await fetch("SELECT pg_advisory_xact_lock($1, $2)", _LEDGER_LOCK_CLASS, int(estate_id))
+
+
+async def ledger_buildings(tenant_id: int, estate_id: int) -> dict[str, int]:
+    rows = await fetch("SELECT id, name FROM building WHERE tenant = $1 AND estate = $2",
+                       tenant_id, estate_id)
+    return {r["name"]: r["id"] for r in rows}
+
+
+async def ledger_units(tenant_id: int, estate_id: int) -> dict[tuple[int, str], dict]:
+    """(building id, unit number) -> the unit, with `owned` telling whether it has owners."""
+    rows = await fetch(
+        "SELECT u.id, u.building, u.number, u.floor, u.exclusive_area, u.developer_unsold,"
+        " EXISTS (SELECT 1 FROM ownership o WHERE o.unit = u.id) AS owned"
+        " FROM unit u WHERE u.tenant = $1 AND u.estate = $2", tenant_id, estate_id)
+    return {(r["building"], r["number"]): r for r in rows}
+
+
+async def ledger_ownerships(tenant_id: int, estate_id: int) -> set[tuple[int, int]]:
+    rows = await fetch("SELECT person, unit FROM ownership WHERE tenant = $1 AND estate = $2",
+                       tenant_id, estate_id)
+    return {(r["person"], r["unit"]) for r in rows}
+
+
+async def ledger_people(tenant_id: int, estate_id: int,
+                        keys: list[tuple[str, str | None]]) -> dict[tuple[str, str | None], int]:
+    """Existing persons for (name, phone) keys: by name and phone anywhere in the tenant; a
+    name without a phone only matches a phoneless owner in this estate (names are not unique)."""
+    with_phone = [k for k in keys if k[1] is not None]
+    rows = await fetch(
+        "SELECT DISTINCT ON (p.name, p.phone) p.id, p.name, p.phone FROM person p"
+        " JOIN unnest($2::text[], $3::text[]) AS k(name, phone)"
+        " ON p.name = k.name AND p.phone = k.phone"
+        " WHERE p.tenant = $1 ORDER BY p.name, p.phone, p.id",
+        tenant_id, [k[0] for k in with_phone], [k[1] for k in with_phone])
+    rows += await fetch(
+        "SELECT DISTINCT ON (p.name) p.id, p.name, p.phone FROM person p"
+        " WHERE p.tenant = $1 AND p.phone IS NULL AND p.name = ANY($3::text[]) AND p.id IN"
+        " (SELECT person FROM ownership WHERE tenant = $1 AND estate = $2) ORDER BY p.name, p.id",
+        tenant_id, estate_id, [k[0] for k in keys if k[1] is None])
+    return {(r["name"], r["phone"]): r["id"] for r in rows}
+
+
+async def ledger_insert_buildings(tenant_id: int, estate_id: int, names: list[str]) -> dict[str, int]:
+    require_transaction()
+    if not names:
+        return {}
+    rows = await fetch("INSERT INTO building (tenant, estate, name, floors)"
+                       " SELECT $1, $2, n, NULL FROM unnest($3::text[]) AS n RETURNING id, name",
+                       tenant_id, estate_id, names)
+    return {r["name"]: r["id"] for r in rows}
+
+
+async def ledger_insert_units(tenant_id: int, estate_id: int, units: list[tuple]) -> dict[tuple[int, str], int]:
+    """`units`: (building id, number, floor, exclusive area, developer unsold) tuples."""
+    require_transaction()
+    if not units:
+        return {}
+    building, number, floor, area, unsold = (list(c) for c in zip(*units))
+    rows = await fetch(
+        "INSERT INTO unit (tenant, estate, building, number, floor, exclusive_area, developer_unsold)"
+        " SELECT $1, $2, v.building, v.number, v.floor, v.area, v.unsold FROM unnest("
+        "$3::int[], $4::text[], $5::int[], $6::numeric[], $7::bool[])"
+        " AS v(building, number, floor, area, unsold) RETURNING id, building, number",
+        tenant_id, estate_id, building, number, floor, area, unsold)
+    return {(r["building"], r["number"]): r["id"] for r in rows}
+
+
+async def ledger_update_units(tenant_id: int, units: list[tuple]) -> None:
+    """`units`: (unit id, floor, exclusive area, developer unsold) tuples."""
+    require_transaction()
+    if not units:
+        return
+    ids, floor, area, unsold = (list(c) for c in zip(*units))
+    await fetch(
+        "UPDATE unit AS u SET floor = v.floor, exclusive_area = v.area, developer_unsold = v.unsold"
+        " FROM unnest($2::int[], $3::int[], $4::numeric[], $5::bool[]) AS v(id, floor, area, unsold)"
+        " WHERE u.id = v.id AND u.tenant = $1", tenant_id, ids, floor, area, unsold)
+
+
+async def ledger_insert_people(tenant_id: int,
+                               keys: list[tuple[str, str | None]]) -> dict[tuple[str, str | None], int]:
+    require_transaction()
+    if not keys:
+        return {}
+    rows = await fetch(
+        "INSERT INTO person (tenant, name, phone, created_at)"
+        " SELECT $1, v.name, v.phone, now() FROM unnest($2::text[], $3::text[]) AS v(name, phone)"
+        " RETURNING id, name, phone", tenant_id, [k[0] for k in keys], [k[1] for k in keys])
+    return {(r["name"], r["phone"]): r["id"] for r in rows}
+
+
+async def ledger_insert_ownerships(tenant_id: int, estate_id: int,
+                                   pairs: list[tuple[int, int]]) -> int:
+    """`pairs`: (person id, unit id); pairs that already exist are skipped. Returns the count added."""
+    require_transaction()
+    if not pairs:
+        return 0
+    rows = await fetch(
+        "INSERT INTO ownership (tenant, person, unit, estate)"
+        " SELECT $1, v.person, v.unit, $2 FROM unnest($3::int[], $4::int[]) AS v(person, unit)"
+        " ON CONFLICT (person, unit) DO NOTHING RETURNING id",
+        tenant_id, estate_id, [p[0] for p in pairs], [p[1] for p in pairs])
+    return len(rows)
+
