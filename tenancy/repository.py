@@ -464,3 +464,41 @@ async def ledger_insert_ownerships(tenant_id: int, estate_id: int,
         tenant_id, estate_id, [p[0] for p in pairs], [p[1] for p in pairs])
     return len(rows)
 
+
+# --- demo seeding (gongzhi.demo): id reservation and bulk inserts for a whole district --------
+# Operator writes with no caller to scope by; the rows carry their tenant explicitly.
+_DEMO_ARRAY_TYPES = {"Serial": "int", "Integer": "int", "ForeignKey": "int", "Varchar": "text",
+                     "Numeric": "numeric", "Boolean": "bool", "Timestamptz": "timestamptz"}
+
+
+async def demo_reserve_ids(table: type[Table], count: int) -> list[int]:
+    """`count` fresh ids from the table's sequence, so rows can refer to each other before insert."""
+    require_transaction()
+    if count <= 0:
+        return []
+    rows = await fetch("SELECT nextval(pg_get_serial_sequence($1, 'id')) AS id"
+                       " FROM generate_series(1, $2)", table._meta.tablename, count)
+    return [r["id"] for r in rows]
+
+
+async def demo_bulk_insert(table: type[Table], rows: list[dict[str, Any]]) -> int:
+    """All `rows` (same keys each, ids included) in one INSERT ... SELECT FROM unnest(arrays)."""
+    require_transaction()
+    if not rows:
+        return 0
+    names = list(rows[0])
+    types = [_DEMO_ARRAY_TYPES[type(table._meta.get_column_by_name(n)).__name__] for n in names]
+    columns = ", ".join(f'"{n}"' for n in names)
+    arrays = ", ".join(f"${i}::{t}[]" for i, t in enumerate(types, 1))
+    await fetch(f'INSERT INTO "{table._meta.tablename}" ({columns}) SELECT * FROM unnest({arrays})',
+                *([row[n] for row in rows] for n in names))
+    return len(rows)
+
+
+async def demo_tenant_counts(tenant_id: int) -> dict[str, int]:
+    rows = await fetch(
+        "SELECT (SELECT count(*) FROM estate WHERE tenant = $1) AS estates,"
+        " (SELECT count(*) FROM unit WHERE tenant = $1) AS units,"
+        " (SELECT count(*) FROM person WHERE tenant = $1) AS persons,"
+        " (SELECT count(*) FROM app_user WHERE tenant = $1) AS users", tenant_id)
+    return dict(rows[0])
