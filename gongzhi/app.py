@@ -72,13 +72,14 @@ def create_app() -> Litestar:
             from gongzhi.worker import build_worker
 
             worker = build_worker(manage_pool=False)
+            worker.SIGNALS = []  # leave SIGINT/SIGTERM to the web server, which stops us below
             worker_task = asyncio.create_task(worker.start())
         try:
             yield
         finally:
             if worker_task is not None:
-                await worker.stop()  # type: ignore[possibly-undefined]
-                worker_task.cancel()
+                worker_task.cancel()  # start() stops the worker on cancellation
+                await asyncio.gather(worker_task, return_exceptions=True)
             await close_queue()
             await close_redis()
             await close_pool()

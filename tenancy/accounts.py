@@ -11,6 +11,7 @@ from core.settings import get_settings
 from tenancy import auth, service
 from tenancy import repository as repo
 from tenancy.guards import administers, capabilities
+from tenancy.masking import mask_name
 from tenancy.principal import Principal
 from tenancy.schemas import (
     ROLES_BY_KIND,
@@ -219,8 +220,13 @@ async def _admin_of_user(p: Principal, user_id: int) -> bool:
 
 
 async def members(p: Principal, org_id: int) -> list[dict]:
+    """Who acts for an organisation: full names for its own members and the bureau, masked
+    names for the related organisations that may see it."""
     await get_organization(p, org_id)
-    return await repo.Memberships(p).of_organization(org_id)
+    rows = await repo.Memberships(p).of_organization(org_id)
+    if p.tenant_wide or p.seat_in(org_id) is not None:
+        return rows
+    return [{**r, "display_name": mask_name(r["display_name"])} for r in rows]
 
 
 async def add_member(p: Principal, org_id: int, user_id: int, role: str) -> dict:

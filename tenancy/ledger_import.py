@@ -98,12 +98,13 @@ class Plan:
 
 
 async def make_plan(tenant_id: int, estate_id: int, sheet: Sheet, units: list[LedgerUnit],
-                    errors: list[RowError]) -> Plan:
+                    errors: list[RowError], visible_estates: list[int] | None = None) -> Plan:
     """Compare the file with the estate's ledger: what to create, what to change, what clashes."""
     owner_keys = sorted({k for u in units for k in u.owners}, key=lambda k: (k[0], k[1] or ""))
     plan = Plan(buildings=await repo.ledger_buildings(tenant_id, estate_id),
                 units=await repo.ledger_units(tenant_id, estate_id),
-                people=await repo.ledger_people(tenant_id, estate_id, owner_keys))
+                people=await repo.ledger_people(tenant_id, estate_id, owner_keys,
+                                                visible_estates))
     owned = await repo.ledger_ownerships(tenant_id, estate_id)
     plan.new_buildings = sorted({u.building for u in units} - plan.buildings.keys())
     plan.new_people = [k for k in owner_keys if k not in plan.people]
@@ -168,7 +169,10 @@ async def import_ledger(p: Principal, estate_id: int, content: bytes, *,
     if not dry_run:
         await repo.ledger_lock(estate_id)  # two imports into one estate must not interleave
     units = merge_units(sheet, rows, errors)
-    plan = await make_plan(p.tenant_id, estate_id, sheet, units, errors)
+    # Existing persons are matched only among owners the importer can already see, so an
+    # import (even a dry run) can't probe who lives elsewhere in the tenant.
+    visible = None if p.tenant_wide else sorted(p.estates)
+    plan = await make_plan(p.tenant_id, estate_id, sheet, units, errors, visible)
     report = LedgerReport(rows=sheet.data_rows, buildings_created=len(plan.new_buildings),
                           units_created=len(plan.new_units), units_updated=len(plan.changed_units),
                           persons_created=len(plan.new_people),

@@ -383,17 +383,20 @@ async def ledger_ownerships(tenant_id: int, estate_id: int) -> set[tuple[int, in
     return {(r["person"], r["unit"]) for r in rows}
 
 
-async def ledger_people(tenant_id: int, estate_id: int,
-                        keys: list[tuple[str, str | None]]) -> dict[tuple[str, str | None], int]:
-    """Existing persons for (name, phone) keys: by name and phone anywhere in the tenant; a
-    name without a phone only matches a phoneless owner in this estate (names are not unique)."""
+async def ledger_people(tenant_id: int, estate_id: int, keys: list[tuple[str, str | None]],
+                        visible_estates: list[int] | None = None) -> dict[tuple[str, str | None], int]:
+    """Existing persons for (name, phone) keys: by name and phone among owners in
+    `visible_estates` (None: the whole tenant); a name without a phone only matches a
+    phoneless owner in this estate (names are not unique)."""
     with_phone = [k for k in keys if k[1] is not None]
     rows = await fetch(
         "SELECT DISTINCT ON (p.name, p.phone) p.id, p.name, p.phone FROM person p"
         " JOIN unnest($2::text[], $3::text[]) AS k(name, phone)"
         " ON p.name = k.name AND p.phone = k.phone"
-        " WHERE p.tenant = $1 ORDER BY p.name, p.phone, p.id",
-        tenant_id, [k[0] for k in with_phone], [k[1] for k in with_phone])
+        " WHERE p.tenant = $1 AND ($4::int[] IS NULL OR p.id IN"
+        " (SELECT person FROM ownership WHERE tenant = $1 AND estate = ANY($4::int[])))"
+        " ORDER BY p.name, p.phone, p.id",
+        tenant_id, [k[0] for k in with_phone], [k[1] for k in with_phone], visible_estates)
     rows += await fetch(
         "SELECT DISTINCT ON (p.name) p.id, p.name, p.phone FROM person p"
         " WHERE p.tenant = $1 AND p.phone IS NULL AND p.name = ANY($3::text[]) AND p.id IN"

@@ -281,3 +281,17 @@ async def test_organisation_admin_cannot_edit_an_account_that_also_acts_for_anot
         assert r.status_code == 403, r.text
     r = await client.get(f"/api/v1/users/{user}", headers=bureau)
     assert (r.json()["display_name"], r.json()["is_active"]) == ("renamed", True)
+
+
+async def test_member_names_are_full_for_the_organisation_itself_and_masked_for_related_ones(client, world):
+    from tenancy.masking import mask_name
+
+    oc = world.a1.orgs["owners_committee"]
+    url = f"/api/v1/organizations/{oc}/memberships"
+    own = (await client.get(url, headers=await login(client, world.a1.users["owners_committee:member"]))).json()
+    assert any(world.a1.marker in m["display_name"] for m in own)
+    related = await client.get(url, headers=await login(client, world.a1.users["property_company:manager"]))
+    assert related.status_code == 200
+    names = [m["display_name"] for m in related.json()]
+    assert names and not any(world.a1.marker in n for n in names)
+    assert set(names) == {mask_name(m["display_name"]) for m in own}

@@ -277,3 +277,17 @@ async def test_five_thousand_rows_import_in_a_few_seconds(client, world):
     assert r.status_code == 200, r.text
     assert counts(r.json()) == (5000, 25, 5000, 0, 5000, 5000)
     assert elapsed < 10, elapsed
+
+
+async def test_owners_are_matched_only_among_people_the_importer_can_already_see(client, world):
+    """A dry run must not reveal whether a name and phone exist in someone else's estate."""
+    victim = (f"{world.a1.marker}业主", "13811112222")  # owns a unit in street 1's estate
+    content = csv_file([(f"{tag()}-M", "1", 1, "70", "", victim[0], victim[1])])
+    outsider = await login(client, world.a2.users["residents_committee:admin"])
+    r = await upload(client, outsider, world.a2.estate, content, dry_run=True)
+    assert r.status_code == 200, r.text
+    assert r.json()["persons_created"] == 1  # not matched: a new person would be created
+
+    bureau = await login(client, world.a1.users["bureau:admin"])  # sees the whole tenant
+    r = await upload(client, bureau, world.a2.estate, content, dry_run=True)
+    assert r.json()["persons_created"] == 0
