@@ -13,7 +13,7 @@ from core.db import db
 from gongzhi.demo_data import (
     ESTATES, PERSONAS, TENANT_CODE, Plan, build_plan, first_organization, organization_specs)
 from tenancy import auth
-from tenancy import repository as repo
+from tenancy import system_repository as sysrepo
 from tenancy.tables import (
     Building, Community, Estate, Membership, Organization, OrganizationCoverage, Ownership, Person,
     Street, Tenant, Unit, User)
@@ -38,9 +38,9 @@ LOGINS: list[tuple[str, str]] = _logins()
 
 async def seed_demo() -> str:
     """Create the demo district unless it exists; return a one-line summary."""
-    existing = await repo.tenant_by_code(TENANT_CODE)
+    existing = await sysrepo.tenant_by_code(TENANT_CODE)
     if existing is not None:
-        return _existing_summary(existing, await repo.demo_tenant_counts(existing["id"]))
+        return _existing_summary(existing, await sysrepo.demo_tenant_counts(existing["id"]))
     plan = build_plan()
     password_hash = auth.hash_password(DEMO_PASSWORD)  # once: argon2 is slow on purpose
     async with db().transaction():
@@ -63,8 +63,8 @@ def _existing_summary(tenant: dict, counts: dict[str, int]) -> str:
 
 async def write_plan(plan: Plan, password_hash: str) -> int:
     """Insert every row of `plan` under a new tenant; returns the tenant id."""
-    tenant = (await repo.insert(Tenant, code=plan.tenant_code, name=plan.tenant_name))["id"]
-    ids = {table: await repo.demo_reserve_ids(table, n) for table, n in (
+    tenant = (await sysrepo.insert(Tenant, code=plan.tenant_code, name=plan.tenant_name))["id"]
+    ids = {table: await sysrepo.demo_reserve_ids(table, n) for table, n in (
         (Street, len(plan.streets)), (Community, len(plan.communities)),
         (Estate, len(plan.estates)), (Building, len(plan.buildings)), (Unit, len(plan.units)),
         (Person, len(plan.persons)), (Organization, len(plan.organizations)),
@@ -74,7 +74,7 @@ async def write_plan(plan: Plan, password_hash: str) -> int:
                                          ids[User])
 
     async def put(table: Any, rows: list[dict[str, Any]]) -> None:
-        await repo.demo_bulk_insert(table, [{"tenant": tenant, **row} for row in rows])
+        await sysrepo.demo_bulk_insert(table, [{"tenant": tenant, **row} for row in rows])
 
     await put(Street, [{"id": street[i], "name": s.name, "code": s.code}
                        for i, s in enumerate(plan.streets)])

@@ -16,7 +16,7 @@ import msgspec
 import openpyxl
 
 from core.i18n import gettext as _
-from tenancy import repository as repo
+from tenancy import system_repository as sysrepo
 from tenancy import service as svc
 from tenancy.ledger_files import (
     LedgerRow,
@@ -101,11 +101,11 @@ async def make_plan(tenant_id: int, estate_id: int, sheet: Sheet, units: list[Le
                     errors: list[RowError], visible_estates: list[int] | None = None) -> Plan:
     """Compare the file with the estate's ledger: what to create, what to change, what clashes."""
     owner_keys = sorted({k for u in units for k in u.owners}, key=lambda k: (k[0], k[1] or ""))
-    plan = Plan(buildings=await repo.ledger_buildings(tenant_id, estate_id),
-                units=await repo.ledger_units(tenant_id, estate_id),
-                people=await repo.ledger_people(tenant_id, estate_id, owner_keys,
+    plan = Plan(buildings=await sysrepo.ledger_buildings(tenant_id, estate_id),
+                units=await sysrepo.ledger_units(tenant_id, estate_id),
+                people=await sysrepo.ledger_people(tenant_id, estate_id, owner_keys,
                                                 visible_estates))
-    owned = await repo.ledger_ownerships(tenant_id, estate_id)
+    owned = await sysrepo.ledger_ownerships(tenant_id, estate_id)
     plan.new_buildings = sorted({u.building for u in units} - plan.buildings.keys())
     plan.new_people = [k for k in owner_keys if k not in plan.people]
     for u in units:
@@ -147,14 +147,14 @@ def _check_unsold(sheet: Sheet, u: LedgerUnit, current: dict | None, unsold: boo
 async def apply_plan(tenant_id: int, estate_id: int, plan: Plan) -> int:
     """Write the plan with set-based statements; returns the number of ownerships added."""
     buildings = {**plan.buildings,
-                 **await repo.ledger_insert_buildings(tenant_id, estate_id, plan.new_buildings)}
+                 **await sysrepo.ledger_insert_buildings(tenant_id, estate_id, plan.new_buildings)}
     unit_ids = {key: row["id"] for key, row in plan.units.items()}
-    unit_ids.update(await repo.ledger_insert_units(tenant_id, estate_id, [
+    unit_ids.update(await sysrepo.ledger_insert_units(tenant_id, estate_id, [
         (buildings[u.building], u.number, floor, u.area, unsold)
         for u, floor, unsold in plan.new_units]))
-    await repo.ledger_update_units(tenant_id, plan.changed_units)
-    people = {**plan.people, **await repo.ledger_insert_people(tenant_id, plan.new_people)}
-    return await repo.ledger_insert_ownerships(tenant_id, estate_id, [
+    await sysrepo.ledger_update_units(tenant_id, plan.changed_units)
+    people = {**plan.people, **await sysrepo.ledger_insert_people(tenant_id, plan.new_people)}
+    return await sysrepo.ledger_insert_ownerships(tenant_id, estate_id, [
         (people[owner], unit_ids[(buildings[u.building], u.number)])
         for u, owner in plan.new_ownerships])
 
@@ -167,7 +167,7 @@ async def import_ledger(p: Principal, estate_id: int, content: bytes, *,
     # Parsing a large workbook is CPU-bound: keep it off the event loop.
     sheet, rows, errors = await asyncio.to_thread(_read_and_check, content)
     if not dry_run:
-        await repo.ledger_lock(estate_id)  # two imports into one estate must not interleave
+        await sysrepo.ledger_lock(estate_id)  # two imports into one estate must not interleave
     units = merge_units(sheet, rows, errors)
     # Existing persons are matched only among owners the importer can already see, so an
     # import (even a dry run) can't probe who lives elsewhere in the tenant.

@@ -1,7 +1,7 @@
 """Admin API for organisations, their coverage, users and memberships."""
 from __future__ import annotations
 
-from litestar import Controller, Request, delete, get, patch, post, put
+from litestar import Controller, delete, get, patch, post, put
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from tenancy import accounts

@@ -12,6 +12,7 @@ from decimal import Decimal
 from core.db import db
 from tenancy import auth
 from tenancy import repository as repo
+from tenancy import system_repository as sysrepo
 
 PASSWORD = "Test-password-2026"
 _HASH: str | None = None
@@ -53,9 +54,9 @@ def _password_hash() -> str:
 
 
 async def _user(tenant: int, username: str, org: int, role: str, side: Side, persona: str) -> None:
-    u = await repo.insert(repo.User, tenant=tenant, username=username, password_hash=_password_hash(),
+    u = await sysrepo.insert(repo.User, tenant=tenant, username=username, password_hash=_password_hash(),
                           display_name=f"{persona} {side.marker}", phone="13900000000")
-    m = await repo.insert(repo.Membership, tenant=tenant, user=u["id"], organization=org, role=role)
+    m = await sysrepo.insert(repo.Membership, tenant=tenant, user=u["id"], organization=org, role=role)
     side.users[persona] = username
     side.user_ids[persona] = u["id"]
     side.memberships[persona] = m["id"]
@@ -63,22 +64,22 @@ async def _user(tenant: int, username: str, org: int, role: str, side: Side, per
 
 async def _side(tenant: int, tag: str, marker: str, phone: str) -> Side:
     s = Side(marker=marker)
-    s.street = (await repo.insert(repo.Street, tenant=tenant, name=f"{marker} 街道"))["id"]
-    s.community = (await repo.insert(repo.Community, tenant=tenant, street=s.street,
+    s.street = (await sysrepo.insert(repo.Street, tenant=tenant, name=f"{marker} 街道"))["id"]
+    s.community = (await sysrepo.insert(repo.Community, tenant=tenant, street=s.street,
                                      name=f"{marker} 社区"))["id"]
-    s.estate = (await repo.insert(repo.Estate, tenant=tenant, community=s.community,
+    s.estate = (await sysrepo.insert(repo.Estate, tenant=tenant, community=s.community,
                                   name=f"{marker} 小区", address=f"{marker} 路 1 号"))["id"]
-    s.building = (await repo.insert(repo.Building, tenant=tenant, estate=s.estate, name=f"{marker}-1"))["id"]
-    s.unit = (await repo.insert(repo.Unit, tenant=tenant, estate=s.estate, building=s.building,
+    s.building = (await sysrepo.insert(repo.Building, tenant=tenant, estate=s.estate, name=f"{marker}-1"))["id"]
+    s.unit = (await sysrepo.insert(repo.Unit, tenant=tenant, estate=s.estate, building=s.building,
                                 number=f"{marker}-101", floor=1, exclusive_area=Decimal("88.50")))["id"]
-    s.person = (await repo.insert(repo.Person, tenant=tenant, name=f"{marker}业主", phone=phone))["id"]
-    s.ownership = (await repo.insert(repo.Ownership, tenant=tenant, person=s.person, unit=s.unit,
+    s.person = (await sysrepo.insert(repo.Person, tenant=tenant, name=f"{marker}业主", phone=phone))["id"]
+    s.ownership = (await sysrepo.insert(repo.Ownership, tenant=tenant, person=s.person, unit=s.unit,
                                      estate=s.estate))["id"]
     coverage = {"street_office": {"street": s.street}, "residents_committee": {"community": s.community},
                 "owners_committee": {"estate": s.estate}, "property_company": {"estate": s.estate}}
     for kind, place in coverage.items():
-        org = await repo.insert(repo.Organization, tenant=tenant, kind=kind, name=f"{marker} {kind}")
-        await repo.insert(repo.OrganizationCoverage, tenant=tenant, organization=org["id"], **place)
+        org = await sysrepo.insert(repo.Organization, tenant=tenant, kind=kind, name=f"{marker} {kind}")
+        await sysrepo.insert(repo.OrganizationCoverage, tenant=tenant, organization=org["id"], **place)
         s.orgs[kind] = org["id"]
     roles = {"street_office": ["admin", "staff"], "residents_committee": ["admin", "grid_worker"],
              "owners_committee": ["admin", "chair", "member"],
@@ -92,10 +93,10 @@ async def _side(tenant: int, tag: str, marker: str, phone: str) -> Side:
 async def build_world() -> World:
     run = secrets.token_hex(3)
     async with db().transaction():
-        ta = (await repo.insert(repo.Tenant, code=f"ta-{run}", name="Tenant A"))["id"]
-        tb = (await repo.insert(repo.Tenant, code=f"tb-{run}", name="Tenant B"))["id"]
-        ba = (await repo.insert(repo.Organization, tenant=ta, kind="housing_bureau", name="A 住建局"))["id"]
-        bb = (await repo.insert(repo.Organization, tenant=tb, kind="housing_bureau", name="B 住建局"))["id"]
+        ta = (await sysrepo.insert(repo.Tenant, code=f"ta-{run}", name="Tenant A"))["id"]
+        tb = (await sysrepo.insert(repo.Tenant, code=f"tb-{run}", name="Tenant B"))["id"]
+        ba = (await sysrepo.insert(repo.Organization, tenant=ta, kind="housing_bureau", name="A 住建局"))["id"]
+        bb = (await sysrepo.insert(repo.Organization, tenant=tb, kind="housing_bureau", name="B 住建局"))["id"]
         a1 = await _side(ta, f"a1{run}", f"VICTIM{run}", "13811112222")
         a2 = await _side(ta, f"a2{run}", f"OTHER{run}", "13833334444")
         b = await _side(tb, f"b{run}", f"TENANTB{run}", "13855556666")

@@ -8,6 +8,7 @@ import pytest
 
 from core.db import db, fetch
 from tenancy import repository as repo
+from tenancy import system_repository as sysrepo
 from tenancy.auth import hash_password
 from tenancy.masking import mask_name, mask_phone
 from tests.factories import PASSWORD, login
@@ -149,7 +150,7 @@ async def test_a_person_sees_their_own_full_contact(client, world):
     username = f"owner_{secrets.token_hex(4)}"
     async with db().transaction():
         # No API links an account to a person yet: the operator's way, as the factories do.
-        user = await repo.insert(repo.User, tenant=world.tenant_a, username=username,
+        user = await sysrepo.insert(repo.User, tenant=world.tenant_a, username=username,
                                  password_hash=hash_password(PASSWORD), display_name="owner",
                                  person=world.a1.person)
     h = await login(client, username)
