@@ -10,7 +10,7 @@ from core.problems import Invalid, Unauthenticated
 from core.settings import get_settings
 from tenancy import auth, service
 from tenancy import repository as repo
-from tenancy.guards import administers, capabilities
+from tenancy.guards import administers, capabilities, manages_places
 from tenancy.masking import mask_name
 from tenancy.principal import Principal
 from tenancy.schemas import (
@@ -165,7 +165,8 @@ async def set_coverage(p: Principal, org_id: int, items: list[CoverageItem]) -> 
 # --- users and memberships ---------------------------------------------------------------------------
 def user_out(r: dict) -> UserOut:
     return UserOut(id=r["id"], username=r["username"], display_name=r["display_name"],
-                   phone=r["phone"], language=r["language"], is_active=r["is_active"])
+                   phone=r["phone"], language=r["language"], is_active=r["is_active"],
+                   person_id=r.get("person"))
 
 
 def _check_role(kind: str, role: str) -> None:
@@ -205,11 +206,28 @@ async def update_user(p: Principal, user_id: int, values: dict) -> dict:
         raise forbidden()
     if "is_active" in values and user_id == p.user_id:
         raise Invalid(_("You cannot deactivate your own account."))
+    if "person_id" in values:
+        if user_id == p.user_id:
+            raise forbidden()
+        values["person"] = await _linkable_person(p, values.pop("person_id"))
     row = await repo.Users(p).update(user_id, values)
     if values.get("is_active") is False:
         await repo.revoke_tokens(user_id, auth.now())
     await log(p, "user.updated", "user", user_id, **values)
     return row
+
+
+async def _linkable_person(p: Principal, person_id: int | None) -> int | None:
+    """Linking an account to a resident gives it that resident's rights (their units, their
+    contact data), so only those who maintain the ledger of every estate the person owns in
+    may do it; nobody links their own account."""
+    if person_id is None:
+        return None
+    await referenced(service.get_person(p, person_id), "person_id")
+    estates = await repo.People(p).estates_of(person_id)
+    if not (p.is_tenant_admin or (estates and all(manages_places(p, estate=e) for e in estates))):
+        raise forbidden()
+    return person_id
 
 
 async def _admin_of_user(p: Principal, user_id: int) -> bool:

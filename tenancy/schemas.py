@@ -267,6 +267,8 @@ class UserUpdate(Struct, forbid_unknown_fields=True):
     phone: Phone | None | UnsetType = UNSET
     language: Annotated[str, Meta(pattern=r"^(zh-CN|en)$")] | UnsetType = UNSET
     is_active: bool | UnsetType = UNSET
+    # The resident this account belongs to (an owner in the ledger); null unlinks.
+    person_id: Id | None | UnsetType = UNSET
 
 
 class UserOut(Struct):
@@ -276,6 +278,7 @@ class UserOut(Struct):
     phone: str | None
     language: str
     is_active: bool
+    person_id: int | None = None
 
 
 class MembershipIn(Struct, forbid_unknown_fields=True):

@@ -322,3 +322,26 @@ async def test_idempotent_membership_post_runs_once_and_replays_the_same_respons
     other = {**await login(client, world.a1.users["owners_committee:admin"]), **EN}
     r = await client.post(f"/api/v1/organizations/{org}/memberships", json=body, headers={**other, **key})
     assert r.status_code == 409 and "idempotent-replayed" not in r.headers
+
+
+async def test_ledger_managers_link_an_account_to_a_resident_and_nobody_links_themselves(client, world):
+    from tests.factories import login as login_as
+
+    rc_admin = await login_as(client, world.a1.users["residents_committee:admin"])
+    bureau = await login_as(client, world.a1.users["bureau:admin"])
+    r = await client.post("/api/v1/users", headers=bureau, json={
+        "username": f"resident-{world.a1.marker}", "password": "Resident-2026x", "display_name": "居民"})
+    assert r.status_code == 201, r.text
+    resident = r.json()["id"]
+    # The residents' committee admin keeps the ledger of the person's estate, but is no admin of
+    # the resident's account (it has no organisation), so only the tenant admin may link it.
+    r = await client.patch(f"/api/v1/users/{resident}", headers=rc_admin, json={"person_id": world.a1.person})
+    assert r.status_code in (403, 404)
+    r = await client.patch(f"/api/v1/users/{resident}", headers=bureau, json={"person_id": world.a1.person})
+    assert r.status_code == 200, r.text
+    assert r.json()["person_id"] == world.a1.person
+    r = await client.patch(f"/api/v1/users/{resident}", headers=bureau, json={"person_id": 99999999})
+    assert r.status_code == 422
+    me = world.a1.user_ids["residents_committee:admin"]
+    r = await client.patch(f"/api/v1/users/{me}", headers=rc_admin, json={"person_id": world.a1.person})
+    assert r.status_code == 403
