@@ -204,12 +204,12 @@ async def update_user(p: Principal, user_id: int, values: dict) -> dict:
     await get_user(p, user_id)
     if user_id != p.user_id and not (p.is_tenant_admin or await _admin_of_user(p, user_id)):
         raise forbidden()
-    if "is_active" in values and user_id == p.user_id:
-        raise Invalid(_("You cannot deactivate your own account."))
     if "person_id" in values:
         if user_id == p.user_id:
             raise forbidden()
         values["person"] = await _linkable_person(p, values.pop("person_id"))
+    if "is_active" in values and user_id == p.user_id:
+        raise Invalid(_("You cannot deactivate your own account."))
     row = await repo.Users(p).update(user_id, values)
     if values.get("is_active") is False:
         await repo.revoke_tokens(user_id, auth.now())
