@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     redis_namespace: str = "gongzhi"
     data_dir: Path = Path("var")
 
+    # Stored files (core/storage.py). Unset STORAGE_DIR means DATA_DIR/files.
+    storage_backend: Literal["local"] = "local"
+    storage_dir: Path | None = None
+
     # Web
     host: str = "127.0.0.1"
     port: int = 8000
