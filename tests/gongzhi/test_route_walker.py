@@ -48,7 +48,8 @@ SIDE_ID_FIELDS = {"street_id": "street", "community_id": "community", "estate_id
 ID_NAMES = (*SIDE_ID_FIELDS, "organization_id", "user_id", "membership_id")
 VERBOSE = bool(os.environ.get("ROUTE_WALKER_VERBOSE"))
 # Non-id path parameters get a harmless value (anything else gets one chosen by type).
-HARMLESS_PATH_VALUES = {"code": "en", "path": "nothing-here", "file_path": "app.css"}
+HARMLESS_PATH_VALUES = {"code": "en", "path": "nothing-here", "file_path": "app.css",
+                        "day": "2031-01-06"}  # a calendar day: the attacker's own tenant's
 # Routes anyone may call without logging in: (method or None for all, path prefix).
 PUBLIC = ((None, "/health"), (None, "/metrics"), (None, "/schema*"), (None, "/login"),
           (None, "/lang/*"), (None, "/static/*"), ("POST", "/api/v1/auth/login"))
@@ -542,7 +543,7 @@ async def victim_api_view(client, world) -> dict[str, Any]:
             f"/api/v1/estates/{a1.estate}", f"/api/v1/estates/{a1.estate}/buildings",
             f"/api/v1/buildings/{a1.building}", f"/api/v1/buildings/{a1.building}/units",
             f"/api/v1/units/{a1.unit}", f"/api/v1/units/{a1.unit}/owners",
-            f"/api/v1/persons/{a1.person}", "/api/v1/tenant",
+            f"/api/v1/persons/{a1.person}", "/api/v1/tenant", "/api/v1/calendar?year=2031",
             *(f"/api/v1/organizations/{o}" for o in [*a1.orgs.values(), world.bureau_a]),
             *(f"/api/v1/organizations/{o}/memberships" for o in [*a1.orgs.values(), world.bureau_a]),
             *(f"/api/v1/users/{u}" for u in a1.user_ids.values())]
@@ -581,6 +582,7 @@ async def victim_rows(world) -> dict[str, Any]:
         "tokens": ("SELECT id, revoked_at, expires_at FROM auth_token WHERE \"user\" = ANY($1::int[])"
                    " ORDER BY id", users),
         "contact_views": ("SELECT * FROM contact_view WHERE person = $1 ORDER BY id", a1.person),
+        "calendar": ("SELECT * FROM calendar_day WHERE tenant = $1 ORDER BY date", world.tenant_a),
     }
     return {name: await fetch(sql, *args) for name, (sql, *args) in queries.items()}
 
