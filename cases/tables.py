@@ -5,9 +5,11 @@ in the database too); one row per (tenant, date).
 """
 from piccolo.columns import Date, ForeignKey, OnDelete, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
 
-from tenancy.tables import Tenant
+# Other packages' tables are referenced by name through Piccolo's app registry, never imported.
+Tenant = LazyTableReference(table_class_name="Tenant", app_name="tenancy")
 
 
 class CalendarDay(Table, tablename="calendar_day"):
