@@ -6,13 +6,19 @@ handler returned and roll back when anything raised, before the response is sent
 """
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+import logging
+from collections.abc import AsyncGenerator, Callable
+from contextvars import ContextVar
 from typing import Any
 
 from piccolo.engine import engine_finder
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
 from core.settings import get_settings
+
+log = logging.getLogger("gongzhi.db")
+# Callbacks to run once the request's transaction committed (see `after_commit`).
+_after_commit: ContextVar[list[Callable[[], None]] | None] = ContextVar("after_commit", default=None)
 
 
 def db() -> PostgresEngine:
@@ -47,6 +53,8 @@ async def close_pool() -> None:
 async def provide_transaction() -> AsyncGenerator[PostgresTransaction, None]:
     """Litestar dependency `tx`: one transaction per request, committed at the boundary."""
     tx = db().transaction()
+    callbacks: list[Callable[[], None]] = []
+    token = _after_commit.set(callbacks)
     await tx.__aenter__()
     try:
         yield tx
@@ -55,6 +63,22 @@ async def provide_transaction() -> AsyncGenerator[PostgresTransaction, None]:
         raise
     else:
         await tx.__aexit__(None, None, None)
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:  # the change is committed: a hook must not turn it into a 500
+                log.exception("after-commit callback %r failed", callback)
+    finally:
+        _after_commit.reset(token)
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Call `callback` (synchronous, quick) once the request's transaction has committed; never
+    when it rolls back. Outside a request (jobs, scripts) nobody commits for us, so it is
+    dropped: callers must not depend on it for correctness, only for promptness."""
+    callbacks = _after_commit.get()
+    if callbacks is not None and callback not in callbacks:
+        callbacks.append(callback)
 
 
 def in_transaction() -> bool:

@@ -2,12 +2,12 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from core.tables import AuditEntry
+from core.tables import AuditEntry, OutboxEvent, WebhookDelivery, WebhookSubscription
 
 APP_CONFIG = AppConfig(
     app_name="core",
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
-    table_classes=[AuditEntry],
+    table_classes=[AuditEntry, OutboxEvent, WebhookSubscription, WebhookDelivery],
     migration_dependencies=[],
     commands=[],
 )

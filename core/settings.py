@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     worker_in_process: bool = False
     worker_concurrency: int = 4
 
+    # Webhooks (core/webhooks.py). Receivers are organisations' own servers on the internet:
+    # private, loopback and link-local targets are refused unless this is set (tests, intranets).
+    webhook_allow_private: bool = False
+    webhook_timeout_seconds: float = 10.0
+
     # Logging
     log_level: str = "INFO"
     log_json: bool = False

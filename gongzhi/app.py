@@ -24,6 +24,7 @@ from core import i18n
 from core.db import close_pool, provide_transaction, start_pool
 from core.idempotency import IdempotencyMiddleware
 from core.logging import RequestContextMiddleware, configure_logging
+from core.outbox import stop_kicker
 from core.problems import handle_exception
 from core.queue import close_queue
 from core.redis import close_redis, store
@@ -36,12 +37,13 @@ from tenancy.import_controllers import LedgerImportController
 from tenancy.org_controllers import AccountController, OrganizationController
 from tenancy.pages import PAGES
 from tenancy.place_controllers import PeopleController, PlaceController
+from tenancy.webhook_controllers import WebhookController
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIRS = [ROOT / "gongzhi" / "templates", ROOT / "tenancy" / "templates"]
 API_ROUTERS = [AuthController, MeController, PlaceController, PeopleController,
                OrganizationController, AccountController, LedgerImportController,
-               CalendarController]
+               CalendarController, WebhookController]
 # Paths that never use cookies (bearer tokens) or change nothing, so need no CSRF token.
 CSRF_EXEMPT = ["/api/", "/open311/", "/health", "/metrics", "/schema"]
 
@@ -82,6 +84,7 @@ def create_app() -> Litestar:
             if worker_task is not None:
                 worker_task.cancel()  # start() stops the worker on cancellation
                 await asyncio.gather(worker_task, return_exceptions=True)
+            await stop_kicker()
             await close_queue()
             await close_redis()
             await close_pool()

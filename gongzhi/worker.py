@@ -6,6 +6,7 @@ import logging
 
 from saq import Worker
 
+from core import jobs as core_jobs
 from core.db import close_pool, start_pool
 from core.queue import queue
 from core.settings import get_settings
@@ -13,8 +14,8 @@ from tenancy import jobs as tenancy_jobs
 
 log = logging.getLogger("gongzhi.worker")
 
-FUNCTIONS = [*tenancy_jobs.FUNCTIONS]
-CRON_JOBS = [*tenancy_jobs.CRON_JOBS]
+FUNCTIONS = [*core_jobs.FUNCTIONS, *tenancy_jobs.FUNCTIONS]
+CRON_JOBS = [*core_jobs.CRON_JOBS, *tenancy_jobs.CRON_JOBS]
 
 
 async def _startup(ctx) -> None:

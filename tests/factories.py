@@ -9,6 +9,7 @@ import secrets
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from core import webhooks
 from core.db import db
 from tenancy import auth
 from tenancy import repository as repo
@@ -32,6 +33,7 @@ class Side:
     user_ids: dict[str, int] = field(default_factory=dict)
     memberships: dict[str, int] = field(default_factory=dict)
     marker: str = ""
+    webhook: int = 0  # the property company's
 
 
 @dataclass
@@ -81,6 +83,8 @@ async def _side(tenant: int, tag: str, marker: str, phone: str) -> Side:
         org = await sysrepo.insert(repo.Organization, tenant=tenant, kind=kind, name=f"{marker} {kind}")
         await sysrepo.insert(repo.OrganizationCoverage, tenant=tenant, organization=org["id"], **place)
         s.orgs[kind] = org["id"]
+    s.webhook = (await webhooks.create_subscription(
+        tenant, s.orgs["property_company"], f"http://127.0.0.1:1/hooks/{marker}", ["case.*"]))[0]["id"]
     roles = {"street_office": ["admin", "staff"], "residents_committee": ["admin", "grid_worker"],
              "owners_committee": ["admin", "chair", "member"],
              "property_company": ["admin", "manager", "handler"]}

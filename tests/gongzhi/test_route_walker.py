@@ -44,7 +44,7 @@ from tests.factories import PASSWORD, login
 # users and memberships are several per side and are chosen in `attackers`.
 SIDE_ID_FIELDS = {"street_id": "street", "community_id": "community", "estate_id": "estate",
                   "building_id": "building", "unit_id": "unit", "person_id": "person",
-                  "ownership_id": "ownership"}
+                  "ownership_id": "ownership", "webhook_id": "webhook"}
 ID_NAMES = (*SIDE_ID_FIELDS, "organization_id", "user_id", "membership_id")
 VERBOSE = bool(os.environ.get("ROUTE_WALKER_VERBOSE"))
 # Non-id path parameters get a harmless value (anything else gets one chosen by type).
@@ -546,7 +546,9 @@ async def victim_api_view(client, world) -> dict[str, Any]:
             f"/api/v1/persons/{a1.person}", "/api/v1/tenant", "/api/v1/calendar?year=2031",
             *(f"/api/v1/organizations/{o}" for o in [*a1.orgs.values(), world.bureau_a]),
             *(f"/api/v1/organizations/{o}/memberships" for o in [*a1.orgs.values(), world.bureau_a]),
-            *(f"/api/v1/users/{u}" for u in a1.user_ids.values())]
+            *(f"/api/v1/users/{u}" for u in a1.user_ids.values()),
+            f"/api/v1/organizations/{a1.orgs['property_company']}/webhooks",
+            f"/api/v1/webhooks/{a1.webhook}/deliveries"]
     view = {}
     for url in urls:
         r = await client.get(url, headers=h)
@@ -582,6 +584,10 @@ async def victim_rows(world) -> dict[str, Any]:
         "tokens": ("SELECT id, revoked_at, expires_at FROM auth_token WHERE \"user\" = ANY($1::int[])"
                    " ORDER BY id", users),
         "contact_views": ("SELECT * FROM contact_view WHERE person = $1 ORDER BY id", a1.person),
+        "webhooks": ("SELECT * FROM webhook_subscription WHERE organization_id = ANY($1::int[])"
+                     " ORDER BY id", orgs),
+        "webhook_tests": ("SELECT id FROM outbox_event WHERE topic = 'webhook.test'"
+                          " AND payload->>'webhook_id' = $1 ORDER BY id", str(a1.webhook)),
         "calendar": ("SELECT * FROM calendar_day WHERE tenant = $1 ORDER BY date", world.tenant_a),
     }
     return {name: await fetch(sql, *args) for name, (sql, *args) in queries.items()}
