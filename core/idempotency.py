@@ -17,8 +17,14 @@ from core.problems import problem, request_language
 from core.redis import key, redis
 
 TTL_SECONDS = 24 * 3600
-# Responses carrying credentials are never kept in Redis; logging in twice is harmless anyway.
-NEVER_STORED = ("/api/v1/auth/",)
+# Responses carrying credentials (tokens, webhook secrets) are never kept in Redis; for these
+# routes the key is ignored and a retry simply runs again.
+NEVER_STORED_PREFIXES = ("/api/v1/auth/",)
+NEVER_STORED_SUFFIXES = ("/webhooks",)
+
+
+def _carries_credentials(path: str) -> bool:
+    return path.startswith(NEVER_STORED_PREFIXES) or path.rstrip("/").endswith(NEVER_STORED_SUFFIXES)
 PENDING_SECONDS = 120
 
 
@@ -29,7 +35,7 @@ class IdempotencyMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         idem = dict(scope.get("headers") or []).get(b"idempotency-key")
         if (scope["type"] != "http" or scope.get("method") != "POST" or not idem
-                or scope.get("path", "").startswith(NEVER_STORED)):
+                or _carries_credentials(scope.get("path", ""))):
             await self.app(scope, receive, send)
             return
         request = Request(scope)
