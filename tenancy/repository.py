@@ -333,3 +333,67 @@ async def update_tenant(tenant_id: int, values: dict) -> dict:
     if values:
         await Tenant.update(values).where(Tenant.id == tenant_id)
     return await tenant(tenant_id)  # type: ignore[return-value]
+
+
+# --- for other packages (cases): explicit tenant, no caller scope; callers check access ------
+async def estate_place(tenant_id: int, estate_id: int) -> dict | None:
+    """The estate with its community and street."""
+    rows = await fetch("SELECT e.id, e.community, c.street FROM estate e"
+                       " JOIN community c ON c.id = e.community WHERE e.tenant = $1 AND e.id = $2",
+                       tenant_id, estate_id)
+    return rows[0] if rows else None
+
+
+async def place_in_estate(tenant_id: int, estate_id: int, building_id: int | None,
+                          unit_id: int | None) -> bool:
+    """Whether the building and unit (either may be None) lie in the estate (and each other)."""
+    rows = await fetch(
+        "SELECT ($3::int IS NULL OR EXISTS (SELECT 1 FROM building WHERE tenant = $1 AND id = $3"
+        "  AND estate = $2))"
+        " AND ($4::int IS NULL OR EXISTS (SELECT 1 FROM unit WHERE tenant = $1 AND id = $4"
+        "  AND estate = $2 AND ($3::int IS NULL OR building = $3))) AS ok",
+        tenant_id, estate_id, building_id, unit_id)
+    return bool(rows[0]["ok"])
+
+
+async def organizations_covering_estate(tenant_id: int, estate_id: int,
+                                        kinds: list[str]) -> list[int]:
+    """Organisations of `kinds` covering the estate directly or through its community or street."""
+    rows = await fetch(
+        "SELECT DISTINCT o.id FROM organization o"
+        " JOIN organization_coverage oc ON oc.organization = o.id"
+        " JOIN estate e ON e.id = $2 AND e.tenant = $1 JOIN community c ON c.id = e.community"
+        " WHERE o.tenant = $1 AND o.kind = ANY($3::text[])"
+        "  AND (oc.estate = e.id OR oc.community = c.id OR oc.street = c.street) ORDER BY o.id",
+        tenant_id, estate_id, list(kinds))
+    return [r["id"] for r in rows]
+
+
+async def owned_estates(tenant_id: int, person_id: int) -> list[int]:
+    rows = await fetch("SELECT DISTINCT estate FROM ownership WHERE tenant = $1 AND person = $2"
+                       " ORDER BY estate", tenant_id, person_id)
+    return [r["estate"] for r in rows]
+
+
+async def organization_members(tenant_id: int, org_id: int,
+                               roles: tuple[str, ...] | None = None) -> list[int]:
+    rows = await fetch("SELECT DISTINCT m.user FROM membership m JOIN app_user u ON u.id = m.user"
+                       " WHERE m.tenant = $1 AND m.organization = $2 AND u.is_active"
+                       " AND ($3::text[] IS NULL OR m.role = ANY($3::text[])) ORDER BY 1",
+                       tenant_id, org_id, list(roles) if roles else None)
+    return [r["user"] for r in rows]
+
+
+async def organization_kind(tenant_id: int, org_id: int) -> str | None:
+    rows = await fetch("SELECT kind FROM organization WHERE tenant = $1 AND id = $2",
+                       tenant_id, org_id)
+    return rows[0]["kind"] if rows else None
+
+
+async def user_contact(tenant_id: int, user_id: int) -> dict | None:
+    """An account's own name and phone, or its linked resident's when it has one."""
+    rows = await fetch("SELECT COALESCE(p.name, u.display_name) AS name,"
+                       " COALESCE(p.phone, u.phone) AS phone FROM app_user u"
+                       " LEFT JOIN person p ON p.id = u.person WHERE u.tenant = $1 AND u.id = $2",
+                       tenant_id, user_id)
+    return rows[0] if rows else None

@@ -289,3 +289,41 @@ async def remove_owner(p: Principal, ownership_id: int) -> None:
 
 def _raise(exc: Exception):
     raise exc
+
+
+# --- for other packages (cases): places, organisations and members by explicit tenant -----------
+# These answer facts, not permissions: the caller decides what the principal may do with them.
+async def estate_place(tenant_id: int, estate_id: int) -> dict | None:
+    """{id, community, street} of the estate, or None when the tenant has no such estate."""
+    return await repo.estate_place(tenant_id, estate_id)
+
+
+async def place_in_estate(tenant_id: int, estate_id: int, building_id: int | None,
+                          unit_id: int | None) -> bool:
+    return await repo.place_in_estate(tenant_id, estate_id, building_id, unit_id)
+
+
+async def organizations_covering_estate(tenant_id: int, estate_id: int,
+                                        kinds: list[str]) -> list[int]:
+    """Organisations of `kinds` covering the estate (directly, or via its community or street)."""
+    return await repo.organizations_covering_estate(tenant_id, estate_id, kinds)
+
+
+async def owned_estates(tenant_id: int, person_id: int) -> list[int]:
+    """Estates where the person owns a unit."""
+    return await repo.owned_estates(tenant_id, person_id)
+
+
+async def organization_members(tenant_id: int, org_id: int,
+                               roles: tuple[str, ...] | None = None) -> list[int]:
+    """Active users acting for the organisation (with one of `roles`, when given)."""
+    return await repo.organization_members(tenant_id, org_id, roles)
+
+
+async def organization_kind(tenant_id: int, org_id: int) -> str | None:
+    return await repo.organization_kind(tenant_id, org_id)
+
+
+async def user_contact(tenant_id: int, user_id: int) -> dict | None:
+    """{name, phone} of an account (its linked resident's when linked), for case intake."""
+    return await repo.user_contact(tenant_id, user_id)
