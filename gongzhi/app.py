@@ -20,6 +20,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from cases.controllers import CalendarController
+from contracts.controllers import ContractController
 from core import i18n
 from core.db import close_pool, provide_transaction, start_pool
 from core.idempotency import IdempotencyMiddleware
@@ -43,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIRS = [ROOT / "gongzhi" / "templates", ROOT / "tenancy" / "templates"]
 API_ROUTERS = [AuthController, MeController, PlaceController, PeopleController,
                OrganizationController, AccountController, LedgerImportController,
-               CalendarController, WebhookController]
+               CalendarController, WebhookController, ContractController]
 # Paths that never use cookies (bearer tokens) or change nothing, so need no CSRF token.
 CSRF_EXEMPT = ["/api/", "/open311/", "/health", "/metrics", "/schema"]
 

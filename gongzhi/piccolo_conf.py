@@ -10,4 +10,5 @@ from piccolo.engine.postgres import PostgresEngine
 
 DB = PostgresEngine(config={"dsn": os.environ.get("DATABASE_URL", "postgresql://localhost/gongzhi")})
 
-APP_REGISTRY = AppRegistry(apps=["core.piccolo_app", "tenancy.piccolo_app", "cases.piccolo_app"])
+APP_REGISTRY = AppRegistry(apps=["core.piccolo_app", "tenancy.piccolo_app", "contracts.piccolo_app",
+                                   "cases.piccolo_app"])

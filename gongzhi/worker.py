@@ -6,6 +6,7 @@ import logging
 
 from saq import Worker
 
+from contracts import jobs as contract_jobs
 from core import jobs as core_jobs
 from core.db import close_pool, start_pool
 from core.queue import queue
@@ -14,8 +15,8 @@ from tenancy import jobs as tenancy_jobs
 
 log = logging.getLogger("gongzhi.worker")
 
-FUNCTIONS = [*core_jobs.FUNCTIONS, *tenancy_jobs.FUNCTIONS]
-CRON_JOBS = [*core_jobs.CRON_JOBS, *tenancy_jobs.CRON_JOBS]
+FUNCTIONS = [*core_jobs.FUNCTIONS, *tenancy_jobs.FUNCTIONS, *contract_jobs.FUNCTIONS]
+CRON_JOBS = [*core_jobs.CRON_JOBS, *tenancy_jobs.CRON_JOBS, *contract_jobs.CRON_JOBS]
 
 
 async def _startup(ctx) -> None:

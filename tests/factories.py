@@ -5,12 +5,16 @@ cross-tenant and unrelated-organisation tests attack from street 2 and from tena
 """
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from decimal import Decimal
 
+from contracts.tables import ContractDocument, ServiceContract
 from core import webhooks
 from core.db import db
+from core.storage import key_for, storage
 from tenancy import auth
 from tenancy import repository as repo
 from tenancy import system_repository as sysrepo
@@ -34,6 +38,8 @@ class Side:
     memberships: dict[str, int] = field(default_factory=dict)
     marker: str = ""
     webhook: int = 0  # the property company's
+    contract: int = 0  # the estate's active service contract
+    document: int = 0  # its scanned PDF
 
 
 @dataclass
@@ -85,6 +91,7 @@ async def _side(tenant: int, tag: str, marker: str, phone: str) -> Side:
         s.orgs[kind] = org["id"]
     s.webhook = (await webhooks.create_subscription(
         tenant, s.orgs["property_company"], f"http://127.0.0.1:1/hooks/{marker}", ["case.*"]))[0]["id"]
+    await _contract(tenant, s)
     roles = {"street_office": ["admin", "staff"], "residents_committee": ["admin", "grid_worker"],
              "owners_committee": ["admin", "chair", "member"],
              "property_company": ["admin", "manager", "handler"]}
@@ -92,6 +99,23 @@ async def _side(tenant: int, tag: str, marker: str, phone: str) -> Side:
         for role in kind_roles:
             await _user(tenant, f"{tag}_{kind}_{role}", s.orgs[kind], role, s, f"{kind}:{role}")
     return s
+
+
+async def _contract(tenant: int, s: Side) -> None:
+    """An active contract between the estate's owners' committee and its property company,
+    in force for years (so the daily sweep leaves it alone), with one attached PDF."""
+    today = date.today()
+    s.contract = (await sysrepo.insert(
+        ServiceContract, tenant=tenant, estate=s.estate, property_company=s.orgs["property_company"],
+        counterparty=s.orgs["owners_committee"], number=f"{s.marker}-HT-1", status="active",
+        starts_on=today - timedelta(days=100), ends_on=today + timedelta(days=3 * 365),
+        fee_per_m2_month=Decimal("2.50"), scope_items=[f"{s.marker} 保洁"]))["id"]
+    pdf = f"%PDF-1.4\n% {s.marker}\n%%EOF\n".encode()
+    digest = hashlib.sha256(pdf).hexdigest()
+    stored = await storage().put(key_for("contracts", tenant, digest, "pdf"), pdf, "application/pdf")
+    s.document = (await sysrepo.insert(
+        ContractDocument, tenant=tenant, contract=s.contract, storage_key=stored.key,
+        file_name="contract.pdf", sha256=digest, size=len(pdf)))["id"]
 
 
 async def build_world() -> World:

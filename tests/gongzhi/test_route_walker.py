@@ -44,8 +44,11 @@ from tests.factories import PASSWORD, login
 # users and memberships are several per side and are chosen in `attackers`.
 SIDE_ID_FIELDS = {"street_id": "street", "community_id": "community", "estate_id": "estate",
                   "building_id": "building", "unit_id": "unit", "person_id": "person",
-                  "ownership_id": "ownership", "webhook_id": "webhook"}
-ID_NAMES = (*SIDE_ID_FIELDS, "organization_id", "user_id", "membership_id")
+                  "ownership_id": "ownership", "webhook_id": "webhook",
+                  "contract_id": "contract", "document_id": "document"}
+# Body ids naming an organisation in a particular part (filled like organization_id).
+ORGANIZATION_ROLES = ("property_company_id", "counterparty_id")
+ID_NAMES = (*SIDE_ID_FIELDS, "organization_id", "user_id", "membership_id", *ORGANIZATION_ROLES)
 VERBOSE = bool(os.environ.get("ROUTE_WALKER_VERBOSE"))
 # Non-id path parameters get a harmless value (anything else gets one chosen by type).
 HARMLESS_PATH_VALUES = {"code": "en", "path": "nothing-here", "file_path": "app.css",
@@ -432,6 +435,7 @@ async def send(c: httpx.AsyncClient, p: Probe, media_type: str, headers: dict[st
 def id_sources(side, *, orgs: list[int], users: list[int], memberships: list[int]) -> dict[str, list[int]]:
     ids = {name: [getattr(side, attr)] for name, attr in SIDE_ID_FIELDS.items()}
     ids.update(organization_id=orgs, user_id=users, membership_id=memberships)
+    ids.update({name: orgs for name in ORGANIZATION_ROLES})
     assert set(ids) == set(ID_NAMES)
     return ids
 
@@ -548,7 +552,9 @@ async def victim_api_view(client, world) -> dict[str, Any]:
             *(f"/api/v1/organizations/{o}/memberships" for o in [*a1.orgs.values(), world.bureau_a]),
             *(f"/api/v1/users/{u}" for u in a1.user_ids.values()),
             f"/api/v1/organizations/{a1.orgs['property_company']}/webhooks",
-            f"/api/v1/webhooks/{a1.webhook}/deliveries"]
+            f"/api/v1/webhooks/{a1.webhook}/deliveries",
+            f"/api/v1/contracts/{a1.contract}", f"/api/v1/contracts?estate_id={a1.estate}",
+            f"/api/v1/contracts/{a1.contract}/documents/{a1.document}"]
     view = {}
     for url in urls:
         r = await client.get(url, headers=h)
@@ -589,6 +595,10 @@ async def victim_rows(world) -> dict[str, Any]:
         "webhook_tests": ("SELECT id FROM outbox_event WHERE topic = 'webhook.test'"
                           " AND payload->>'webhook_id' = $1 ORDER BY id", str(a1.webhook)),
         "calendar": ("SELECT * FROM calendar_day WHERE tenant = $1 ORDER BY date", world.tenant_a),
+        "contracts": ("SELECT * FROM service_contract WHERE estate = $1 OR id = $2 ORDER BY id",
+                      a1.estate, a1.contract),
+        "contract_documents": ("SELECT * FROM contract_document WHERE contract = $1 ORDER BY id",
+                               a1.contract),
     }
     return {name: await fetch(sql, *args) for name, (sql, *args) in queries.items()}
 

@@ -1,0 +1,117 @@
+"""Request and response types of the contracts API (msgspec Structs).
+
+`SlaClauses` mirrors, as plain data, the dict shape of cases' `SlaTargets.to_dict()`:
+{"emergency"|"urgent"|"normal": {"acknowledge"|"resolve": {"amount", "unit"}},
+ "return_window": {"amount", "unit"}}. Contracts sit below cases and must not import them; a
+test in tests/cases checks that `SlaTargets.from_dict` accepts what contracts produce.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+Kind = Literal["service", "preliminary"]
+Level = Literal["level_1", "level_2", "level_3"]
+Status = Literal["draft", "active", "expiring", "expired", "terminated"]
+Unit = Literal["natural_hours", "working_days"]
+Amount = Annotated[float, Meta(gt=0, le=10_000)]
+Fee = Annotated[Decimal, Meta(description="元/㎡/月, 0 to 1000 with at most 2 decimals",
+                                examples=["2.50"])]
+Number = Annotated[str, Meta(max_length=100)]
+ScopeItems = Annotated[list[Annotated[str, Meta(min_length=1, max_length=200)]], Meta(max_length=100)]
+
+
+class Allowance(Struct, frozen=True, forbid_unknown_fields=True):
+    amount: Amount
+    unit: Unit
+
+
+class PriorityClause(Struct, frozen=True, forbid_unknown_fields=True):
+    acknowledge: Annotated[Allowance, Meta(description="for emergencies: on site")]
+    resolve: Allowance
+
+
+class SlaClauses(Struct, frozen=True, forbid_unknown_fields=True):
+    emergency: PriorityClause
+    urgent: PriorityClause
+    normal: PriorityClause
+    return_window: Annotated[Allowance, Meta(
+        description="a wrongly assigned case must be returned within this")] = Allowance(
+        2.0, "working_days")
+
+
+class ContractIn(Struct, forbid_unknown_fields=True):
+    estate_id: int
+    property_company_id: int
+    starts_on: date
+    ends_on: date
+    fee_per_m2_month: Fee
+    kind: Kind = "service"
+    counterparty_id: Annotated[int, Meta(
+        description="The owners' committee (物业服务合同)")] | None = None
+    counterparty_name: Annotated[str, Meta(
+        max_length=200, description="The developer (前期物业服务合同)")] | None = None
+    number: Number = ""
+    signed_on: date | None = None
+    service_level: Level = "level_2"
+    sla: Annotated[SlaClauses, Meta(
+        description="Response and resolution times; null: the tenant's default policy")] | None = None
+    scope_items: ScopeItems = []
+
+
+class ContractPatch(Struct, forbid_unknown_fields=True):
+    """Changes to a draft; fields left out stay as they are."""
+
+    number: Number | UnsetType = UNSET
+    counterparty_name: Annotated[str, Meta(max_length=200)] | None | UnsetType = UNSET
+    signed_on: date | None | UnsetType = UNSET
+    starts_on: date | UnsetType = UNSET
+    ends_on: date | UnsetType = UNSET
+    fee_per_m2_month: Fee | UnsetType = UNSET
+    service_level: Level | UnsetType = UNSET
+    sla: SlaClauses | None | UnsetType = UNSET
+    scope_items: ScopeItems | UnsetType = UNSET
+
+
+class TerminateIn(Struct, forbid_unknown_fields=True):
+    terminated_on: date
+    notice_given_on: Annotated[date, Meta(description="When the dismissal notice was served")]
+    reason: Annotated[str, Meta(min_length=1, max_length=2000)]
+
+
+class DocumentOut(Struct):
+    id: int
+    contract_id: int
+    file_name: str
+    content_type: str
+    sha256: str
+    size: int
+    uploaded_by: int | None
+    uploaded_at: datetime
+
+
+class ContractOut(Struct):
+    id: int
+    estate_id: int
+    property_company_id: int
+    kind: Kind
+    counterparty_id: int | None
+    counterparty_name: str | None
+    number: str
+    signed_on: date | None
+    starts_on: date
+    ends_on: date
+    fee_per_m2_month: Decimal
+    service_level: Level
+    sla: SlaClauses | None
+    scope_items: list[str]
+    status: Status
+    terminated_on: date | None
+    termination_reason: str | None
+    notice_given_on: date | None
+    version: int
+    created_at: datetime
+    documents: list[DocumentOut] = []
