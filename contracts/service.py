@@ -249,6 +249,11 @@ async def notify_expiring(contract: dict) -> None:
                        data={"organizations": orgs})
 
 
+async def _log_transition(contract: dict, action: str) -> None:
+    await audit.record(contract["tenant"], action, subject_type="service_contract",
+                       subject_id=contract["id"], data={"ends_on": contract["ends_on"]})
+
+
 async def advance_statuses(day: date, *, contract_id: int | None = None) -> dict[str, int]:
     """Move contracts along with the calendar (all of them, or one): active → expiring from
     NOTICE_DAYS before the end, active/expiring → expired after the end. Idempotent: a second
@@ -257,6 +262,9 @@ async def advance_statuses(day: date, *, contract_id: int | None = None) -> dict
                                             day, contract_id)
     expiring = await repo.system_move_status(
         ("active",), "expiring", f"ends_on - {NOTICE_DAYS} <= $1", day, contract_id)
+    for contract in expired:
+        await _log_transition(contract, "contract.expired")
     for contract in expiring:
+        await _log_transition(contract, "contract.expiring")
         await notify_expiring(contract)
     return {"expiring": len(expiring), "expired": len(expired)}

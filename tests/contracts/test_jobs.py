@@ -58,6 +58,11 @@ async def test_expiring_at_ninety_days_notified_once_then_expired(client, world)
     assert await _status(cid) == "expiring"
     await _sweep_on(ends_on + timedelta(days=1), cid)
     assert await _status(cid) == "expired" and len(await _notices(cid)) == 1
+    actions = [r["action"] for r in await fetch(
+        "SELECT action FROM audit_entry WHERE tenant_id = $1 AND subject_type = 'service_contract'"
+        " AND subject_id = $2 ORDER BY seq", world.tenant_a, str(cid))]
+    assert actions == ["contract.created", "contract.activated", "contract.expiring",
+                       "contract.expiry_notified", "contract.expired"]
 
 
 async def test_a_contract_activated_inside_the_notice_period_is_announced_at_once(client, world):
