@@ -1,7 +1,7 @@
 """Request and response types of the cases API (msgspec Structs)."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
@@ -31,3 +31,106 @@ class CalendarYearOut(Struct):
                                               "without it only weekends and your entries count")]
     business_hours: Annotated[str, Meta(examples=["09:00-17:00"])]
     days: list[CalendarDayOut]
+
+
+# --- cases -------------------------------------------------------------------------------------
+Category = Literal["repair", "complaint", "safety_hazard", "sanitation", "greening", "order",
+                   "parking", "neighbour_dispute", "fees", "suggestion", "inquiry", "other"]
+PriorityName = Literal["emergency", "urgent", "normal"]
+Channel = Literal["app", "phone", "walk_in", "grid", "hotline_12345"]
+Visibility = Literal["public", "internal"]
+Id = Annotated[int, Meta(ge=1, le=2_147_483_647)]
+Phone = Annotated[str, Meta(min_length=7, max_length=20, pattern=r"^\+?[0-9][0-9\- ]{5,18}[0-9]$")]
+
+
+class CaseIn(Struct, forbid_unknown_fields=True):
+    estate_id: Id
+    category: Category
+    description: Annotated[str, Meta(min_length=1, max_length=4000)]
+    priority: PriorityName = "normal"
+    building_id: Id | None = None
+    unit_id: Id | None = None
+    location: Annotated[str, Meta(max_length=200)] = ""
+    latitude: Annotated[float, Meta(ge=-90, le=90)] | None = None
+    longitude: Annotated[float, Meta(ge=-180, le=180)] | None = None
+    channel: Annotated[Channel, Meta(description="app: the caller reports for themselves; other "
+                                                 "channels are staff intake for someone else")] = "app"
+    reporter_name: Annotated[str, Meta(min_length=1, max_length=100)] | None = None
+    reporter_phone: Phone | None = None
+
+
+class ActionIn(Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, Meta(min_length=1, max_length=2000)] | None = None
+    assignee_user_id: Id | None = None
+    target_organization_id: Id | None = None
+    new_due_at: datetime | None = None
+    rating: Annotated[int, Meta(ge=1, le=5)] | None = None
+    comment: Annotated[str, Meta(min_length=1, max_length=4000)] | None = None
+    duplicate_of_case_id: Id | None = None
+
+
+class CommentIn(Struct, forbid_unknown_fields=True):
+    text: Annotated[str, Meta(min_length=1, max_length=4000)]
+    visibility: Visibility = "public"
+
+
+class Reporter(Struct):
+    name: str
+    phone: str | None
+    masked: bool
+
+
+class CaseOut(Struct):
+    id: int
+    estate_id: int
+    building_id: int | None
+    unit_id: int | None
+    location: str
+    category: str
+    priority: str
+    description: str
+    channel: str
+    status: str
+    paused: bool
+    escalated: bool
+    extension_requested_until: datetime | None
+    responsible_organization_id: int
+    assignee_user_id: int | None
+    reporter: Reporter
+    ack_due_at: datetime
+    resolve_due_at: datetime
+    overdue: bool
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    resolution: str
+    transfers: int
+    returns: int
+    reopens: int
+    pauses: int
+    rating: int | None
+    rating_comment: str
+    duplicate_of_case_id: int | None
+    sla_source: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    allowed_actions: Annotated[list[str], Meta(description="What the caller may do next")]
+
+
+class CasePage(Struct):
+    items: list[CaseOut]
+    next_cursor: Annotated[int | None, Meta(description="Pass as `cursor` for the next page")]
+
+
+class CaseEventOut(Struct):
+    seq: int
+    at: datetime
+    action: str
+    from_status: str | None
+    to_status: str
+    actor_user_id: int | None
+    actor_organization_id: int | None
+    reason: str
+    data: dict
+    visibility: str

@@ -1,15 +1,33 @@
-"""Cases: for now the per-tenant working calendar (tenant rows over the shipped national data).
+"""Cases: the per-tenant working calendar, routing rules, cases and their immutable events.
 
-The case lifecycle tables join this module later. `kind` is "holiday" or "workday" (checked
-in the database too); one row per (tenant, date).
+Calendar `kind` is "holiday" or "workday" (checked in the database too); one row per (tenant,
+date). Case statuses, actions and counters follow cases.lifecycle; the raw-SQL migrations add
+the checks, the keyset indexes and the trigger that makes case_event append-only.
 """
-from piccolo.columns import Date, ForeignKey, OnDelete, Timestamptz, Varchar
+from piccolo.columns import (
+    JSONB,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Real,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
 
 # Other packages' tables are referenced by name through Piccolo's app registry, never imported.
 Tenant = LazyTableReference(table_class_name="Tenant", app_name="tenancy")
+Estate = LazyTableReference(table_class_name="Estate", app_name="tenancy")
+Building = LazyTableReference(table_class_name="Building", app_name="tenancy")
+Unit = LazyTableReference(table_class_name="Unit", app_name="tenancy")
+Person = LazyTableReference(table_class_name="Person", app_name="tenancy")
+User = LazyTableReference(table_class_name="User", app_name="tenancy")
+Organization = LazyTableReference(table_class_name="Organization", app_name="tenancy")
 
 
 class CalendarDay(Table, tablename="calendar_day"):
@@ -20,4 +38,74 @@ class CalendarDay(Table, tablename="calendar_day"):
     updated_at = Timestamptz(default=TimestamptzNow())
 
 
-TABLES = [CalendarDay]
+class RoutingRule(Table, tablename="routing_rule"):
+    """Which kind of organisation is responsible for a category (in one estate, or everywhere)."""
+
+    tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, index=True, null=False)
+    category = Varchar(length=30)
+    estate = ForeignKey(Estate, on_delete=OnDelete.cascade, null=True, default=None)
+    target_kind = Varchar(length=30)
+
+
+class Case(Table, tablename="case_record"):
+    tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, index=True, null=False)
+    estate = ForeignKey(Estate, on_delete=OnDelete.restrict, null=False)
+    building = ForeignKey(Building, on_delete=OnDelete.set_null, null=True, default=None)
+    unit = ForeignKey(Unit, on_delete=OnDelete.set_null, null=True, default=None)
+    location = Varchar(length=200, default="")
+    latitude = Real(null=True, default=None)
+    longitude = Real(null=True, default=None)
+    category = Varchar(length=30)
+    priority = Varchar(length=20)
+    description = Text()
+    channel = Varchar(length=20)
+    reporter_user = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
+    reporter_name = Varchar(length=100, default="")
+    reporter_phone = Varchar(length=20, null=True, default=None)
+    created_by = ForeignKey(User, on_delete=OnDelete.restrict, null=False)
+    responsible_org = ForeignKey(Organization, on_delete=OnDelete.restrict, null=False)
+    assignee_user = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
+    status = Varchar(length=20, default="submitted")
+    paused = Boolean(default=False)
+    pauses = JSONB(default=[])  # [{"begin": iso, "end": iso | null, "reason": str}]
+    extension_until = Timestamptz(null=True, default=None)  # requested, not yet approved
+    escalated = Boolean(default=False)
+    duplicate_of = Integer(null=True, default=None)
+    sla_targets = JSONB(default={})  # cases.sla.SlaTargets.to_dict() at intake
+    sla_source = Varchar(length=20, default="tenant")  # contract | tenant
+    routed_at = Timestamptz(default=TimestamptzNow())  # the responsible org got it (return window)
+    ack_due_at = Timestamptz()
+    resolve_due_at = Timestamptz()
+    acknowledged_at = Timestamptz(null=True, default=None)
+    resolved_at = Timestamptz(null=True, default=None)
+    closed_at = Timestamptz(null=True, default=None)
+    resolution = Text(default="")
+    transfers = Integer(default=0)
+    returns = Integer(default=0)
+    reopens = Integer(default=0)
+    pause_count = Integer(default=0)
+    rating = Integer(null=True, default=None)
+    rating_comment = Text(default="")
+    version = Integer(default=1)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class CaseEvent(Table, tablename="case_event"):
+    """One change or comment; never updated or deleted (a trigger refuses both)."""
+
+    tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, index=True, null=False)
+    case = ForeignKey(Case, on_delete=OnDelete.restrict, index=True, null=False)
+    seq = Integer()
+    at = Timestamptz(default=TimestamptzNow())
+    actor_user = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None)
+    actor_org = ForeignKey(Organization, on_delete=OnDelete.restrict, null=True, default=None)
+    action = Varchar(length=30)
+    from_status = Varchar(length=20, null=True, default=None)
+    to_status = Varchar(length=20)
+    reason = Text(default="")
+    data = JSONB(default={})
+    visibility = Varchar(length=10, default="public")  # public | internal
+
+
+TABLES = [CalendarDay, RoutingRule, Case, CaseEvent]

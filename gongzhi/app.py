@@ -19,6 +19,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from cases.case_controllers import CaseController
 from cases.controllers import CalendarController
 from contracts.controllers import ContractController
 from core import i18n
@@ -43,7 +44,7 @@ from tenancy.webhook_controllers import WebhookController
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIRS = [ROOT / "gongzhi" / "templates", ROOT / "tenancy" / "templates"]
 API_ROUTERS = [AuthController, MeController, PlaceController, PeopleController,
-               OrganizationController, AccountController, LedgerImportController,
+               OrganizationController, AccountController, LedgerImportController, CaseController,
                CalendarController, WebhookController, ContractController]
 # Paths that never use cookies (bearer tokens) or change nothing, so need no CSRF token.
 CSRF_EXEMPT = ["/api/", "/open311/", "/health", "/metrics", "/schema"]

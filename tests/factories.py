@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from contracts.tables import ContractDocument, ServiceContract
 from core import webhooks
-from core.db import db
+from core.db import db, fetch
 from core.storage import key_for, storage
 from tenancy import auth
 from tenancy import repository as repo
@@ -37,6 +37,7 @@ class Side:
     user_ids: dict[str, int] = field(default_factory=dict)
     memberships: dict[str, int] = field(default_factory=dict)
     marker: str = ""
+    case: int = 0  # a repair case reported by `resident` (the owner's own account)
     webhook: int = 0  # the property company's
     contract: int = 0  # the estate's active service contract
     document: int = 0  # its scanned PDF
@@ -98,7 +99,29 @@ async def _side(tenant: int, tag: str, marker: str, phone: str) -> Side:
     for kind, kind_roles in roles.items():
         for role in kind_roles:
             await _user(tenant, f"{tag}_{kind}_{role}", s.orgs[kind], role, s, f"{kind}:{role}")
+    await _resident_case(tenant, tag, s)
     return s
+
+
+async def _resident_case(tenant: int, tag: str, s: Side) -> None:
+    """The owner's own account (no membership) and a repair case it reported; the world's
+    seeded case events count as already published."""
+    from cases.case_service import create_case
+    from cases.schemas import CaseIn
+    from tenancy.principal import Principal
+
+    u = await sysrepo.insert(repo.User, tenant=tenant, username=f"{tag}_resident",
+                             password_hash=_password_hash(), display_name=f"resident {s.marker}",
+                             person=s.person)
+    s.users["resident"], s.user_ids["resident"] = u["username"], u["id"]
+    p = Principal(user_id=u["id"], tenant_id=tenant, tenant_name="", username=u["username"],
+                  display_name=u["display_name"], language="zh-CN", person_id=s.person,
+                  token_id=0, token_kind="api")
+    s.case = (await create_case(p, CaseIn(estate_id=s.estate, category="repair",
+                                          description=f"{s.marker} 厨房漏水",
+                                          building_id=s.building, unit_id=s.unit))).id
+    await fetch("UPDATE outbox_event SET published_at = now() WHERE tenant_id = $1"
+                " AND topic LIKE 'case.%' AND published_at IS NULL", tenant)
 
 
 async def _contract(tenant: int, s: Side) -> None:

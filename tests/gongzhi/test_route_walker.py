@@ -49,10 +49,16 @@ SIDE_ID_FIELDS = {"street_id": "street", "community_id": "community", "estate_id
 # Body ids naming an organisation in a particular part (filled like organization_id).
 ORGANIZATION_ROLES = ("property_company_id", "counterparty_id")
 ID_NAMES = (*SIDE_ID_FIELDS, "organization_id", "user_id", "membership_id", *ORGANIZATION_ROLES)
+# Cases: the side's case, and the ids a case action's body carries (filled from what they name).
+SIDE_ID_FIELDS["case_id"] = "case"
+CASE_ACTION_IDS = {"assignee_user_id": "user_id", "target_organization_id": "organization_id",
+                   "duplicate_of_case_id": "case_id"}
+ID_NAMES = (*ID_NAMES, "case_id", *CASE_ACTION_IDS)
 VERBOSE = bool(os.environ.get("ROUTE_WALKER_VERBOSE"))
 # Non-id path parameters get a harmless value (anything else gets one chosen by type).
 HARMLESS_PATH_VALUES = {"code": "en", "path": "nothing-here", "file_path": "app.css",
-                        "day": "2031-01-06"}  # a calendar day: the attacker's own tenant's
+                        "day": "2031-01-06",  # a calendar day: the attacker's own tenant's
+                        "action": "assign"}  # a case action that takes an id in its body
 # Routes anyone may call without logging in: (method or None for all, path prefix).
 PUBLIC = ((None, "/health"), (None, "/metrics"), (None, "/schema*"), (None, "/login"),
           (None, "/lang/*"), (None, "/static/*"), ("POST", "/api/v1/auth/login"))
@@ -436,6 +442,7 @@ def id_sources(side, *, orgs: list[int], users: list[int], memberships: list[int
     ids = {name: [getattr(side, attr)] for name, attr in SIDE_ID_FIELDS.items()}
     ids.update(organization_id=orgs, user_id=users, membership_id=memberships)
     ids.update({name: orgs for name in ORGANIZATION_ROLES})
+    ids.update({name: ids[source] for name, source in CASE_ACTION_IDS.items()})
     assert set(ids) == set(ID_NAMES)
     return ids
 
@@ -555,6 +562,7 @@ async def victim_api_view(client, world) -> dict[str, Any]:
             f"/api/v1/webhooks/{a1.webhook}/deliveries",
             f"/api/v1/contracts/{a1.contract}", f"/api/v1/contracts?estate_id={a1.estate}",
             f"/api/v1/contracts/{a1.contract}/documents/{a1.document}"]
+    urls += [f"/api/v1/cases/{a1.case}", f"/api/v1/cases/{a1.case}/events"]
     view = {}
     for url in urls:
         r = await client.get(url, headers=h)
@@ -600,6 +608,9 @@ async def victim_rows(world) -> dict[str, Any]:
         "contract_documents": ("SELECT * FROM contract_document WHERE contract = $1 ORDER BY id",
                                a1.contract),
     }
+    queries["cases"] = ("SELECT * FROM case_record WHERE estate = $1 ORDER BY id", a1.estate)
+    queries["case_events"] = ("SELECT * FROM case_event WHERE \"case\" IN (SELECT id FROM"
+                              " case_record WHERE estate = $1) ORDER BY id", a1.estate)
     return {name: await fetch(sql, *args) for name, (sql, *args) in queries.items()}
 
 

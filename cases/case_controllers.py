@@ -1,0 +1,76 @@
+"""Cases API: intake, the filtered list, one case with its ETag, actions, events, comments."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import HeaderParameter, Parameter
+
+from cases import case_actions, case_service
+from cases.schemas import (
+    ActionIn,
+    CaseEventOut,
+    CaseIn,
+    CaseOut,
+    CasePage,
+    Category,
+    CommentIn,
+    PriorityName,
+)
+from tenancy.guards import authenticated
+from tenancy.principal import Principal
+
+Req = Request[Principal, str, object]
+Status = Annotated[str | None, Parameter(max_length=20, description="e.g. submitted, in_progress")]
+IfMatch = Annotated[str | None, HeaderParameter(
+    name="If-Match", required=False, description='The ETag from GET, e.g. "v3"; a stale one gets 412')]
+
+
+class CaseController(Controller):
+    path = "/api/v1/cases"
+    guards = [authenticated]
+    tags = ["cases"]
+
+    @post("", summary="Report a problem (residents: for estates where they own a unit; staff: "
+                      "record phone, walk-in, grid-worker or 12345 intake)")
+    async def create(self, request: Req, data: CaseIn, tx: object) -> Response[CaseOut]:
+        out = await case_service.create_case(request.user, data)
+        return Response(out, status_code=201, headers={"ETag": f'"v{out.version}"'})
+
+    @get("", summary="Cases the caller may see, newest first, with filters and keyset paging")
+    async def list_cases(self, request: Req, status: Status = None,
+                         estate_id: Annotated[int | None, Parameter(ge=1)] = None,
+                         category: Category | None = None, priority: PriorityName | None = None,
+                         assigned_to_me: bool = False, overdue: bool = False,
+                         cursor: Annotated[int | None, Parameter(ge=1)] = None,
+                         limit: Annotated[int, Parameter(ge=1, le=100)] = 50) -> CasePage:
+        return await case_service.list_cases(
+            request.user, status=status, estate_id=estate_id, category=category,
+            priority=priority, assigned_to_me=assigned_to_me, overdue=overdue, cursor=cursor,
+            limit=limit)
+
+    @get("/{case_id:int}", summary="One case (ETag header for If-Match on actions)")
+    async def get_one(self, request: Req, case_id: int, tx: object) -> Response[CaseOut]:
+        out = await case_service.get_case(request.user, case_id)
+        return Response(out, headers={"ETag": f'"v{out.version}"'})
+
+    @post("/{case_id:int}/actions/{action:str}", status_code=200,
+          summary="Move the case on: accept, reject, assign, acknowledge, start, return, "
+                  "transfer, pause, resume, request_extension, approve_extension, "
+                  "decline_extension, resolve, rate, reopen, close, mark_duplicate, withdraw, "
+                  "escalate")
+    async def act(self, request: Req, case_id: int, action: str, data: ActionIn, tx: object,
+                  if_match: IfMatch = None) -> Response[CaseOut]:
+        out, tag = await case_actions.act(request.user, case_id, action, data, if_match)
+        return Response(out, headers={"ETag": tag})
+
+    @get("/{case_id:int}/events", summary="The case's history (internal entries for "
+                                          "organisations only)")
+    async def events(self, request: Req, case_id: int) -> list[CaseEventOut]:
+        return await case_service.case_events(request.user, case_id)
+
+    @post("/{case_id:int}/comments", summary="A public comment (the reporter sees it) or an "
+                                             "internal one (organisations only)")
+    async def comment(self, request: Req, case_id: int, data: CommentIn,
+                      tx: object) -> CaseEventOut:
+        return await case_service.add_comment(request.user, case_id, data.text, data.visibility)

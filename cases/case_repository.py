@@ -1,0 +1,147 @@
+"""Case, event and routing-rule queries. Every statement names its tenant; reads are scoped by
+`Scope` (what a caller may see), built by the service from the caller's seats."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from core.db import fetch, require_transaction
+
+OPEN_STATUSES = ("submitted", "accepted", "assigned", "acknowledged", "in_progress", "returned")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A case is visible when the caller reported it or is its assignee, when it belongs to one
+    of `orgs` (responsible), when its estate is in `estates`, or everywhere (`tenant_wide`)."""
+
+    tenant_id: int
+    user_id: int
+    orgs: tuple[int, ...] = ()
+    estates: tuple[int, ...] = ()
+    tenant_wide: bool = False
+
+    def sql(self, first: int) -> tuple[str, list[Any]]:
+        """A WHERE fragment with placeholders from $first on, and its arguments."""
+        n = first
+        return (f"c.tenant = ${n} AND (${n + 4} OR c.reporter_user = ${n + 1}"
+                f" OR c.assignee_user = ${n + 1} OR c.responsible_org = ANY(${n + 2}::int[])"
+                f" OR c.estate = ANY(${n + 3}::int[]))",
+                [self.tenant_id, self.user_id, list(self.orgs), list(self.estates),
+                 self.tenant_wide])
+
+
+def _decoded(row: dict[str, Any]) -> dict[str, Any]:
+    for key in ("pauses", "sla_targets", "data"):
+        if isinstance(row.get(key), str):
+            row[key] = json.loads(row[key])
+    return row
+
+
+async def insert_case(values: dict[str, Any]) -> dict:
+    require_transaction()
+    values = {**values, "pauses": json.dumps(values.get("pauses", [])),
+              "sla_targets": json.dumps(values["sla_targets"])}
+    cols = list(values)
+    marks = ", ".join(f"${i}" + ("::jsonb" if c in ("pauses", "sla_targets") else "")
+                      for i, c in enumerate(cols, 1))
+    rows = await fetch(f"INSERT INTO case_record ({', '.join(cols)}) VALUES ({marks}) RETURNING *",
+                       *values.values())
+    return _decoded(rows[0])
+
+
+async def get_case(scope: Scope, case_id: int, *, lock: bool = False) -> dict | None:
+    where, args = scope.sql(2)
+    rows = await fetch(f"SELECT c.* FROM case_record c WHERE c.id = $1 AND {where}"
+                       + (" FOR UPDATE" if lock else ""), case_id, *args)
+    return _decoded(rows[0]) if rows else None
+
+
+async def case_in_tenant(tenant_id: int, case_id: int) -> dict | None:
+    rows = await fetch("SELECT id, estate, status FROM case_record WHERE tenant = $1 AND id = $2",
+                       tenant_id, case_id)
+    return rows[0] if rows else None
+
+
+async def update_case(tenant_id: int, case_id: int, values: dict[str, Any]) -> dict:
+    """Write `values` and bump the version (the ETag) in one statement."""
+    require_transaction()
+    values = dict(values)
+    if "pauses" in values:
+        values["pauses"] = json.dumps(values["pauses"])
+    sets = ", ".join(f"{c} = ${i}" + ("::jsonb" if c == "pauses" else "")
+                     for i, c in enumerate(values, 3))
+    rows = await fetch(f"UPDATE case_record SET {sets}{', ' if sets else ''}"
+                       f"version = version + 1, updated_at = now()"
+                       f" WHERE tenant = $1 AND id = $2 RETURNING *",
+                       tenant_id, case_id, *values.values())
+    return _decoded(rows[0])
+
+
+async def list_cases(scope: Scope, *, status: str | None, estate: int | None,
+                     category: str | None, priority: str | None, assignee: int | None,
+                     overdue_at: datetime | None, cursor: int | None, limit: int) -> list[dict]:
+    """Newest first; keyset pagination on id (`cursor`: the last id of the previous page)."""
+    where, args = scope.sql(1)
+    filters = [where]
+    for column, value in (("status", status), ("estate", estate), ("category", category),
+                          ("priority", priority), ("assignee_user", assignee)):
+        if value is not None:
+            args.append(value)
+            filters.append(f"c.{column} = ${len(args)}")
+    if overdue_at is not None:
+        args.append(overdue_at)
+        filters.append(f"c.status = ANY('{{{','.join(OPEN_STATUSES)}}}'::text[]) AND NOT c.paused"
+                       f" AND (c.resolve_due_at < ${len(args)} OR (c.acknowledged_at IS NULL"
+                       f" AND c.ack_due_at < ${len(args)}))")
+    if cursor is not None:
+        args.append(cursor)
+        filters.append(f"c.id < ${len(args)}")
+    args.append(limit)
+    rows = await fetch(f"SELECT c.* FROM case_record c WHERE {' AND '.join(filters)}"
+                       f" ORDER BY c.id DESC LIMIT ${len(args)}", *args)
+    return [_decoded(r) for r in rows]
+
+
+async def open_load(tenant_id: int, user_ids: list[int]) -> dict[int, int]:
+    """Open cases assigned to each user (0 for none)."""
+    rows = await fetch("SELECT assignee_user AS u, count(*) AS n FROM case_record"
+                       " WHERE tenant = $1 AND assignee_user = ANY($2::int[])"
+                       " AND status = ANY($3::text[]) GROUP BY assignee_user",
+                       tenant_id, user_ids, list(OPEN_STATUSES))
+    load = {u: 0 for u in user_ids}
+    load.update({r["u"]: r["n"] for r in rows})
+    return load
+
+
+async def append_event(tenant_id: int, case_id: int, values: dict[str, Any]) -> dict:
+    """The next event of the case (the caller holds the case row lock, so seq is contiguous)."""
+    require_transaction()
+    rows = await fetch(
+        "INSERT INTO case_event (tenant, \"case\", seq, at, actor_user, actor_org, action,"
+        " from_status, to_status, reason, data, visibility)"
+        " SELECT $1::int, $2::int, COALESCE(MAX(seq), 0) + 1, now(), $3::int, $4::int, $5::text,"
+        " $6::text, $7::text, $8::text, $9::jsonb, $10::text"
+        " FROM case_event WHERE \"case\" = $2 RETURNING *",
+        tenant_id, case_id, values.get("actor_user"), values.get("actor_org"), values["action"],
+        values.get("from_status"), values["to_status"], values.get("reason") or "",
+        json.dumps(values.get("data") or {}, ensure_ascii=False, default=str),
+        values.get("visibility", "public"))
+    return _decoded(rows[0])
+
+
+async def events(tenant_id: int, case_id: int, *, include_internal: bool) -> list[dict]:
+    rows = await fetch("SELECT * FROM case_event WHERE tenant = $1 AND \"case\" = $2"
+                       " AND ($3 OR visibility = 'public') ORDER BY seq",
+                       tenant_id, case_id, include_internal)
+    return [_decoded(r) for r in rows]
+
+
+async def routing_rule(tenant_id: int, category: str, estate_id: int) -> str | None:
+    """The target kind of the tenant's rule for this estate, else for the whole tenant."""
+    rows = await fetch("SELECT target_kind FROM routing_rule WHERE tenant = $1 AND category = $2"
+                       " AND (estate = $3 OR estate IS NULL) ORDER BY estate NULLS LAST LIMIT 1",
+                       tenant_id, category, estate_id)
+    return rows[0]["target_kind"] if rows else None
