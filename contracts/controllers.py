@@ -1,5 +1,5 @@
 """Service contracts API: contracts of the estates the caller covers, their lifecycle, and
-their scanned PDF documents."""
+their scanned PDF documents; and residents' committees' co-building agreements."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,10 +13,21 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from litestar.response import Stream
 
-from contracts import documents
+from contracts import cobuilding, documents
 from contracts import repository as repo
 from contracts import service as svc
-from contracts.schemas import ContractIn, ContractOut, ContractPatch, DocumentOut, Status, TerminateIn
+from contracts.schemas import (
+    AgreementEndIn,
+    AgreementIn,
+    AgreementOut,
+    AgreementPatch,
+    ContractIn,
+    ContractOut,
+    ContractPatch,
+    DocumentOut,
+    Status,
+    TerminateIn,
+)
 from tenancy.guards import authenticated
 from tenancy.principal import Principal
 
@@ -30,7 +41,7 @@ class DocumentUpload:
     file: UploadFile
 
 
-def _changes(patch_body: ContractPatch) -> dict:
+def _changes(patch_body: msgspec.Struct) -> dict:
     return {f: v for f in patch_body.__struct_fields__
             if (v := getattr(patch_body, f)) is not msgspec.UNSET}
 
@@ -90,3 +101,35 @@ class ContractController(Controller):
         return Stream(chunks, media_type=doc["content_type"], headers={
             "Content-Disposition": _disposition(doc["file_name"]),
             "Content-Length": str(doc["size"]), "X-Content-SHA256": doc["sha256"]})
+
+
+class AgreementController(Controller):
+    path = "/api/v1/co-building-agreements"
+    guards = [authenticated]
+    tags = ["contracts"]
+
+    @get("", summary="Co-building agreements (共建协议) you are party to or supervise")
+    async def list_agreements(self, request: Req, residents_committee_id: int | None = None,
+                              limit: Limit = 100, offset: Offset = 0) -> list[AgreementOut]:
+        return await cobuilding.list_agreements(
+            request.user, residents_committee_id=residents_committee_id, limit=limit, offset=offset)
+
+    @post("", summary="Record an agreement between a residents' committee and a partner in its "
+                      "area (the committee's administrators and directors, the street office's "
+                      "administrators, bureau administrators)")
+    async def create_agreement(self, request: Req, data: AgreementIn, tx: object) -> AgreementOut:
+        return await cobuilding.create_agreement(request.user, data)
+
+    @get("/{agreement_id:int}")
+    async def get_agreement(self, request: Req, agreement_id: int) -> AgreementOut:
+        return await cobuilding.get_agreement(request.user, agreement_id)
+
+    @patch("/{agreement_id:int}", summary="Edit an agreement in force")
+    async def update_agreement(self, request: Req, agreement_id: int, data: AgreementPatch,
+                               tx: object) -> AgreementOut:
+        return await cobuilding.update_agreement(request.user, agreement_id, _changes(data))
+
+    @post("/{agreement_id:int}/end", status_code=200, summary="End an agreement on a date")
+    async def end(self, request: Req, agreement_id: int, data: AgreementEndIn,
+                  tx: object) -> AgreementOut:
+        return await cobuilding.end_agreement(request.user, agreement_id, data.ended_on)

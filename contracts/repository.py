@@ -13,7 +13,7 @@ from typing import Any
 
 from piccolo.columns.combination import WhereRaw
 
-from contracts.tables import ContractDocument, ServiceContract
+from contracts.tables import CoBuildingAgreement, ContractDocument, ServiceContract
 from core.db import fetch, require_transaction
 from tenancy.principal import Principal
 
@@ -93,6 +93,52 @@ class Contracts:
         rows = await ContractDocument.insert(ContractDocument(tenant=self.p.tenant_id, **values)
                                              ).returning(*ContractDocument.all_columns())
         return rows[0]
+
+
+class Agreements:
+    """Co-building agreements `p` may read: the bureau all; a street office those of the
+    residents' committees in its street; any organisation those it is a party to."""
+
+    def __init__(self, p: Principal) -> None:
+        self.p = p
+
+    def scope(self) -> Any:
+        if self.p.tenant_wide:
+            return WhereRaw("TRUE")
+        orgs = _ids(self.p.organization_ids)
+        communities = set().union(*(s.communities for s in self.p.seats
+                                    if s.kind == "street_office"))
+        return WhereRaw(f"(co_building_agreement.residents_committee IN ({orgs})"
+                        f" OR co_building_agreement.partner_organization IN ({orgs})"
+                        f" OR co_building_agreement.community IN ({_ids(communities)}))")
+
+    def _where(self) -> list[Any]:
+        return [CoBuildingAgreement.tenant == self.p.tenant_id, self.scope()]
+
+    async def get(self, id: int) -> dict | None:
+        return await CoBuildingAgreement.select().where(CoBuildingAgreement.id == id,
+                                                        *self._where()).first()
+
+    async def list(self, *, residents_committee_id: int | None, limit: int,
+                   offset: int) -> list[dict]:
+        where = list(self._where())
+        if residents_committee_id is not None:
+            where.append(CoBuildingAgreement.residents_committee == residents_committee_id)
+        return await CoBuildingAgreement.select().where(*where).order_by(
+            CoBuildingAgreement.id).limit(min(limit, MAX_PAGE)).offset(offset)
+
+    async def create(self, **values: Any) -> dict:
+        require_transaction()
+        rows = await CoBuildingAgreement.insert(CoBuildingAgreement(
+            tenant=self.p.tenant_id, **values)).returning(*CoBuildingAgreement.all_columns())
+        return rows[0]
+
+    async def update(self, id: int, values: dict[str, Any]) -> dict:
+        require_transaction()
+        await CoBuildingAgreement.update(
+            {**values, CoBuildingAgreement.version: CoBuildingAgreement.version + 1}).where(
+            CoBuildingAgreement.id == id, *self._where())
+        return await self.get(id)  # type: ignore[return-value]
 
 
 # --- system level (jobs, other packages) ---------------------------------------------------------

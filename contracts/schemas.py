@@ -115,3 +115,52 @@ class ContractOut(Struct):
     version: int
     created_at: datetime
     documents: list[DocumentOut] = []
+
+
+# --- co-building agreements (共建协议) ----------------------------------------------------------
+Title = Annotated[str, Meta(min_length=1, max_length=200, examples=["党建共建协议"])]
+Items = Annotated[list[Annotated[str, Meta(min_length=1, max_length=500)]], Meta(max_length=100)]
+
+
+class AgreementIn(Struct, forbid_unknown_fields=True):
+    residents_committee_id: int
+    title: Title
+    starts_on: date
+    partner_organization_id: Annotated[int, Meta(
+        description="An organisation known here, covering part of the committee's area")] | None = None
+    partner_name: Annotated[str, Meta(
+        max_length=200, description="Any other partner (a school, a company, a police station)")
+    ] | None = None
+    items: Items = []
+    signed_on: date | None = None
+    ends_on: date | None = None
+
+
+class AgreementPatch(Struct, forbid_unknown_fields=True):
+    title: Title | UnsetType = UNSET
+    partner_name: Annotated[str, Meta(max_length=200)] | None | UnsetType = UNSET
+    items: Items | UnsetType = UNSET
+    signed_on: date | None | UnsetType = UNSET
+    starts_on: date | UnsetType = UNSET
+    ends_on: date | None | UnsetType = UNSET
+
+
+class AgreementEndIn(Struct, forbid_unknown_fields=True):
+    ended_on: date
+
+
+class AgreementOut(Struct):
+    id: int
+    residents_committee_id: int
+    community_id: int
+    partner_organization_id: int | None
+    partner_name: str | None
+    title: str
+    items: list[str]
+    signed_on: date | None
+    starts_on: date
+    ends_on: date | None
+    status: Literal["active", "ended"]
+    ended_on: date | None
+    version: int
+    created_at: datetime

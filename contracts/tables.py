@@ -66,4 +66,27 @@ class ContractDocument(Table, tablename="contract_document"):
     uploaded_at = Timestamptz(default=TimestamptzNow())
 
 
-TABLES = [ServiceContract, ContractDocument]
+class CoBuildingAgreement(Table, tablename="co_building_agreement"):
+    """共建协议: a residents' committee and an organisation in its area (one known here, or named)
+    agree to work together on items such as volunteering, venues or patrols."""
+
+    tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, index=True, null=False)
+    residents_committee = ForeignKey(Organization, on_delete=OnDelete.restrict, index=True,
+                                     null=False)
+    community = Integer(index=True)  # the committee's community, for scoping
+    partner_organization = ForeignKey(Organization, on_delete=OnDelete.restrict, null=True,
+                                      default=None)
+    partner_name = Varchar(length=200, null=True, default=None)
+    title = Varchar(length=200)
+    items = Array(base_column=Text(), default=list)
+    signed_on = Date(null=True, default=None)
+    starts_on = Date()
+    ends_on = Date(null=True, default=None)
+    status = Varchar(length=10, default="active")  # active | ended
+    ended_on = Date(null=True, default=None)
+    version = Integer(default=1)
+    created_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+TABLES = [ServiceContract, ContractDocument, CoBuildingAgreement]

@@ -21,7 +21,7 @@ from litestar.template.config import TemplateConfig
 
 from cases.case_controllers import CaseController
 from cases.controllers import CalendarController
-from contracts.controllers import ContractController
+from contracts.controllers import AgreementController, ContractController
 from core import i18n
 from core.db import close_pool, provide_transaction, start_pool
 from core.idempotency import IdempotencyMiddleware
@@ -45,7 +45,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIRS = [ROOT / "gongzhi" / "templates", ROOT / "tenancy" / "templates"]
 API_ROUTERS = [AuthController, MeController, PlaceController, PeopleController,
                OrganizationController, AccountController, LedgerImportController, CaseController,
-               CalendarController, WebhookController, ContractController]
+               CalendarController, WebhookController, ContractController,
+               AgreementController]
 # Paths that never use cookies (bearer tokens) or change nothing, so need no CSRF token.
 CSRF_EXEMPT = ["/api/", "/open311/", "/health", "/metrics", "/schema"]
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from contracts.tables import ContractDocument, ServiceContract
+from contracts.tables import CoBuildingAgreement, ContractDocument, ServiceContract
 from core import webhooks
 from core.db import db, fetch
 from core.storage import key_for, storage
@@ -41,6 +41,7 @@ class Side:
     webhook: int = 0  # the property company's
     contract: int = 0  # the estate's active service contract
     document: int = 0  # its scanned PDF
+    agreement: int = 0  # the residents' committee's co-building agreement with the company
 
 
 @dataclass
@@ -139,6 +140,10 @@ async def _contract(tenant: int, s: Side) -> None:
     s.document = (await sysrepo.insert(
         ContractDocument, tenant=tenant, contract=s.contract, storage_key=stored.key,
         file_name="contract.pdf", sha256=digest, size=len(pdf)))["id"]
+    s.agreement = (await sysrepo.insert(
+        CoBuildingAgreement, tenant=tenant, residents_committee=s.orgs["residents_committee"],
+        community=s.community, partner_organization=s.orgs["property_company"],
+        title=f"{s.marker} 共建协议", items=["志愿服务"], starts_on=today - timedelta(days=30)))["id"]
 
 
 async def build_world() -> World:

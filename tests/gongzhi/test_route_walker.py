@@ -45,9 +45,11 @@ from tests.factories import PASSWORD, login
 SIDE_ID_FIELDS = {"street_id": "street", "community_id": "community", "estate_id": "estate",
                   "building_id": "building", "unit_id": "unit", "person_id": "person",
                   "ownership_id": "ownership", "webhook_id": "webhook",
-                  "contract_id": "contract", "document_id": "document"}
+                  "contract_id": "contract", "document_id": "document",
+                  "agreement_id": "agreement"}
 # Body ids naming an organisation in a particular part (filled like organization_id).
-ORGANIZATION_ROLES = ("property_company_id", "counterparty_id")
+ORGANIZATION_ROLES = ("property_company_id", "counterparty_id", "residents_committee_id",
+                      "partner_organization_id")
 ID_NAMES = (*SIDE_ID_FIELDS, "organization_id", "user_id", "membership_id", *ORGANIZATION_ROLES)
 # Cases: the side's case, and the ids a case action's body carries (filled from what they name).
 SIDE_ID_FIELDS["case_id"] = "case"
@@ -561,7 +563,8 @@ async def victim_api_view(client, world) -> dict[str, Any]:
             f"/api/v1/organizations/{a1.orgs['property_company']}/webhooks",
             f"/api/v1/webhooks/{a1.webhook}/deliveries",
             f"/api/v1/contracts/{a1.contract}", f"/api/v1/contracts?estate_id={a1.estate}",
-            f"/api/v1/contracts/{a1.contract}/documents/{a1.document}"]
+            f"/api/v1/contracts/{a1.contract}/documents/{a1.document}",
+            f"/api/v1/co-building-agreements/{a1.agreement}"]
     urls += [f"/api/v1/cases/{a1.case}", f"/api/v1/cases/{a1.case}/events"]
     view = {}
     for url in urls:
@@ -607,6 +610,8 @@ async def victim_rows(world) -> dict[str, Any]:
                       a1.estate, a1.contract),
         "contract_documents": ("SELECT * FROM contract_document WHERE contract = $1 ORDER BY id",
                                a1.contract),
+        "agreements": ("SELECT * FROM co_building_agreement WHERE community = $1 OR id = $2"
+                       " ORDER BY id", a1.community, a1.agreement),
     }
     queries["cases"] = ("SELECT * FROM case_record WHERE estate = $1 ORDER BY id", a1.estate)
     queries["case_events"] = ("SELECT * FROM case_event WHERE \"case\" IN (SELECT id FROM"
