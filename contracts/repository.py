@@ -142,6 +142,12 @@ class Agreements:
 
 
 # --- system level (jobs, other packages) ---------------------------------------------------------
+async def system_insert(**values: Any) -> dict:
+    require_transaction()
+    rows = await ServiceContract.insert(ServiceContract(**values)).returning(ServiceContract.id)
+    return rows[0]
+
+
 async def system_contract_in_force(tenant_id: int, estate_id: int, today: date) -> dict | None:
     """The estate's active (else expiring) contract, preferring one whose term covers today."""
     rows = await fetch(

@@ -232,6 +232,21 @@ async def active_property_company(tenant_id: int, estate_id: int) -> int | None:
     return row["property_company"] if row else None
 
 
+async def seed_contract(tenant_id: int, estate_id: int, property_company_id: int,
+                        counterparty_id: int, *, number: str, starts_on: date, ends_on: date,
+                        fee: Decimal, sla: dict | None = None, scope_items: list[str] = ()) -> int:
+    """System level (demo seeding; the caller vouches for the ids): an active contract, moved
+    along at once (it may already be expiring). Returns its id."""
+    row = await repo.system_insert(
+        tenant=tenant_id, estate=estate_id, property_company=property_company_id,
+        counterparty=counterparty_id, number=number, starts_on=starts_on, ends_on=ends_on,
+        fee_per_m2_month=fee, sla=sla, scope_items=list(scope_items), status="active")
+    await audit.record(tenant_id, "contract.seeded", subject_type="service_contract",
+                       subject_id=row["id"], data={"estate": estate_id, "number": number})
+    await advance_statuses(today(), contract_id=row["id"])
+    return row["id"]
+
+
 async def notify_expiring(contract: dict) -> None:
     """Tell the estate's owners' and residents' committees, once, that the contract enters its
     non-renewal notice period."""

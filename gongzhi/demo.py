@@ -6,8 +6,11 @@ insert, then writes each table with a single bulk statement.
 """
 from __future__ import annotations
 
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
+from contracts import service as contracts
 from core import audit
 from core.db import db
 from gongzhi.demo_data import (
@@ -105,6 +108,37 @@ async def write_plan(plan: Plan, password_hash: str) -> int:
                      for i, u in enumerate(plan.users)])
     await put(Membership, [{"user": user[i], "organization": org[u.organization], "role": u.role}
                            for i, u in enumerate(plan.users) if u.organization is not None])
+    await _contracts(plan, tenant, estate, org)
     await audit.record(tenant, "demo.seeded", subject_type="tenant", subject_id=tenant,
                        data=plan.counts())
     return tenant
+
+
+DEMO_SLA = {  # the first estate's contract promises more than the tenant's defaults
+    "emergency": {"acknowledge": {"amount": 0.5, "unit": "natural_hours"},
+                  "resolve": {"amount": 12.0, "unit": "natural_hours"}},
+    "urgent": {"acknowledge": {"amount": 1.0, "unit": "natural_hours"},
+               "resolve": {"amount": 24.0, "unit": "natural_hours"}},
+    "normal": {"acknowledge": {"amount": 0.5, "unit": "working_days"},
+               "resolve": {"amount": 2.0, "unit": "working_days"}},
+    "return_window": {"amount": 1.0, "unit": "working_days"}}
+
+
+async def _contracts(plan: Plan, tenant: int, estate: list[int], org: list[int]) -> None:
+    """An active service contract per estate a property company serves, signed with the estate's
+    owners' committee; the second one ends within the 90-day non-renewal notice period."""
+    committee_of = {index: i for i, o in enumerate(plan.organizations)
+                    if o.kind == "owners_committee" for _place, index in o.coverage}
+    today = date.today()
+    n = 0
+    for i, o in enumerate(plan.organizations):
+        if o.kind != "property_company":
+            continue
+        for _place, e in o.coverage:
+            ends = today + timedelta(days=75 if n == 1 else 400 + 90 * n)
+            await contracts.seed_contract(
+                tenant, estate[e], org[i], org[committee_of[e]], number=f"WY-HT-{n + 1:03d}",
+                starts_on=ends - timedelta(days=3 * 365), ends_on=ends,
+                fee=Decimal("2.20") + Decimal("0.30") * (n % 3), sla=DEMO_SLA if n == 0 else None,
+                scope_items=["房屋及设施设备维护", "保洁", "绿化养护", "秩序维护", "客户服务"])
+            n += 1
