@@ -65,9 +65,8 @@ async def _check_references(p: Principal, case: dict, data: ActionIn) -> None:
         raise invalid_reference("assignee_user_id")
     if data.target_organization_id is not None:
         target = data.target_organization_id
-        kind = await places.organization_kind(p.tenant_id, target)
         covering = await places.organizations_covering_estate(
-            p.tenant_id, case["estate"], list(routing.TARGET_KINDS)) if kind else []
+            p.tenant_id, case["estate"], list(routing.TARGET_KINDS))
         if target not in covering or target == case["responsible_org"]:
             raise invalid_reference("target_organization_id")
     if data.duplicate_of_case_id is not None:
@@ -90,7 +89,7 @@ def _shifted(due: datetime, begin: datetime, end: datetime, allowance: Allowance
     """`due` moved later by the pause [begin, end] measured in the allowance's unit."""
     if begin >= due:
         return due  # pausing after the deadline does not make a case on time again
-    spent = remaining(begin, min(end, due), [], calendar, allowance.unit)
+    spent = remaining(begin, end, [], calendar, allowance.unit)  # the clock stood still for all of it
     if allowance.unit == "natural_hours":
         return due + spent
     return calendar.add_working_time(due, spent)
@@ -181,7 +180,7 @@ async def act(p: Principal, case_id: int, action: str, data: ActionIn,
               "pause_count": after.pauses, "resolved_at": after.resolved_at,
               **await _changes(p, case, action, data, at, after)}
     updated = await repo.update_case(p.tenant_id, case_id, values)
-    role = next(r for r in lifecycle.RULES[action].actors if r in seats)
+    role = next(r for r in lifecycle.ACTORS if r in seats and r in lifecycle.RULES[action].actors)
     event_data = {k: v for k, v in {
         "assignee_user_id": values.get("assignee_user"),
         "from_organization_id": case["responsible_org"] if action == "transfer" else None,

@@ -16,12 +16,12 @@ from cases.schemas import (
     Category,
     CommentIn,
     PriorityName,
+    StatusName,
 )
 from tenancy.guards import authenticated
 from tenancy.principal import Principal
 
 Req = Request[Principal, str, object]
-Status = Annotated[str | None, Parameter(max_length=20, description="e.g. submitted, in_progress")]
 IfMatch = Annotated[str | None, HeaderParameter(
     name="If-Match", required=False, description='The ETag from GET, e.g. "v3"; a stale one gets 412')]
 
@@ -38,7 +38,7 @@ class CaseController(Controller):
         return Response(out, status_code=201, headers={"ETag": f'"v{out.version}"'})
 
     @get("", summary="Cases the caller may see, newest first, with filters and keyset paging")
-    async def list_cases(self, request: Req, status: Status = None,
+    async def list_cases(self, request: Req, status: StatusName | None = None,
                          estate_id: Annotated[int | None, Parameter(ge=1)] = None,
                          category: Category | None = None, priority: PriorityName | None = None,
                          assigned_to_me: bool = False, overdue: bool = False,

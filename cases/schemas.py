@@ -39,6 +39,8 @@ Category = Literal["repair", "complaint", "safety_hazard", "sanitation", "greeni
 PriorityName = Literal["emergency", "urgent", "normal"]
 Channel = Literal["app", "phone", "walk_in", "grid", "hotline_12345"]
 Visibility = Literal["public", "internal"]
+StatusName = Literal["submitted", "accepted", "assigned", "acknowledged", "in_progress", "resolved",
+                     "closed", "returned", "rejected", "duplicate", "withdrawn"]
 Id = Annotated[int, Meta(ge=1, le=2_147_483_647)]
 Phone = Annotated[str, Meta(min_length=7, max_length=20, pattern=r"^\+?[0-9][0-9\- ]{5,18}[0-9]$")]
 

@@ -384,12 +384,6 @@ async def organization_members(tenant_id: int, org_id: int,
     return [r["user"] for r in rows]
 
 
-async def organization_kind(tenant_id: int, org_id: int) -> str | None:
-    rows = await fetch("SELECT kind FROM organization WHERE tenant = $1 AND id = $2",
-                       tenant_id, org_id)
-    return rows[0]["kind"] if rows else None
-
-
 async def user_contact(tenant_id: int, user_id: int) -> dict | None:
     """An account's own name and phone, or its linked resident's when it has one."""
     rows = await fetch("SELECT COALESCE(p.name, u.display_name) AS name,"

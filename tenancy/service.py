@@ -320,10 +320,6 @@ async def organization_members(tenant_id: int, org_id: int,
     return await repo.organization_members(tenant_id, org_id, roles)
 
 
-async def organization_kind(tenant_id: int, org_id: int) -> str | None:
-    return await repo.organization_kind(tenant_id, org_id)
-
-
 async def user_contact(tenant_id: int, user_id: int) -> dict | None:
     """{name, phone} of an account (its linked resident's when linked), for case intake."""
     return await repo.user_contact(tenant_id, user_id)

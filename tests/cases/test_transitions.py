@@ -134,3 +134,20 @@ async def test_duplicates_point_at_an_original_in_the_same_estate(client, world)
                     duplicate_of_case_id=original["id"])
     assert out["status"] == "duplicate" and out["duplicate_of_case_id"] == original["id"]
     assert out["allowed_actions"] == []
+
+
+def test_a_pause_shifts_by_its_whole_length_in_the_allowance_unit():
+    from cases.calendar import TZ, WorkingCalendar
+    from cases.case_actions import _shifted
+    from cases.sla import Allowance
+
+    cal = WorkingCalendar()
+    t0 = datetime(2026, 3, 6, 16, 0, tzinfo=TZ)  # a Friday
+    hours = Allowance(24, "natural_hours")
+    assert _shifted(t0 + timedelta(hours=1), t0, t0 + timedelta(hours=3), hours, cal) \
+        == t0 + timedelta(hours=4)  # paused across the deadline: the clock stood still throughout
+    assert _shifted(t0, t0 + timedelta(hours=1), t0 + timedelta(hours=2), hours, cal) == t0
+    days = Allowance(3, "working_days")
+    monday_due = datetime(2026, 3, 9, 16, 0, tzinfo=TZ)
+    shifted = _shifted(monday_due, t0, datetime(2026, 3, 9, 10, 0, tzinfo=TZ), days, cal)
+    assert shifted == datetime(2026, 3, 10, 10, 0, tzinfo=TZ)  # Fri 16-17 and Mon 9-10 count
