@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 
 from core.db import db, fetch
 from tests.cases.helpers import act, headers, report
@@ -155,3 +156,33 @@ async def test_case_events_cannot_be_changed(client, world):
     with pytest.raises(asyncpg.RaiseError):
         async with db().transaction():
             await fetch("UPDATE case_event SET reason = 'x' WHERE \"case\" = $1", case["id"])
+
+
+async def test_the_estates_contract_sets_the_sla_targets_when_it_has_clauses(client, world):
+    from cases.sla import SlaTargets
+
+    clauses = SlaTargets.defaults().to_dict()
+    clauses["urgent"] = {"acknowledge": {"amount": 1, "unit": "natural_hours"},
+                         "resolve": {"amount": 5, "unit": "natural_hours"}}
+    before = (await fetch("SELECT sla::text FROM service_contract WHERE id = $1",
+                          world.a2.contract))[0]["sla"]
+    async with db().transaction():
+        await fetch("UPDATE service_contract SET sla = $2::jsonb WHERE id = $1",
+                    world.a2.contract, json.dumps(clauses))
+    try:
+        h = await headers(client, world, "resident", "a2")
+        r = await client.post("/api/v1/cases", headers=h, json={
+            "estate_id": world.a2.estate, "category": "repair", "priority": "urgent",
+            "description": "电梯困人"})
+        assert r.status_code == 201, r.text
+        case = r.json()
+    finally:
+        async with db().transaction():
+            await fetch("UPDATE service_contract SET sla = $2::jsonb WHERE id = $1",
+                        world.a2.contract, before)
+    assert case["sla_source"] == "contract"
+    assert case["responsible_organization_id"] == world.a2.orgs["property_company"]
+    created = datetime.fromisoformat(case["created_at"])
+    assert datetime.fromisoformat(case["resolve_due_at"]) - created == timedelta(hours=5)
+    assert datetime.fromisoformat(case["ack_due_at"]) - created == timedelta(hours=1)
+    assert (await report(client, world))["sla_source"] == "tenant"
