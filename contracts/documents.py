@@ -8,8 +8,8 @@ import unicodedata
 from collections.abc import AsyncIterator
 
 from contracts import repository as repo
-from contracts.schemas import DocumentOut
-from contracts.service import document_out, get_row, log, managed_row
+from contracts.schemas import DocumentOut, document_out
+from contracts.service import get_row, log, managed_row
 from core.i18n import gettext as _
 from core.problems import AppError, Conflict, Invalid, NotFound
 from core.storage import key_for, storage

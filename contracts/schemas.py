@@ -7,10 +7,12 @@ test in tests/cases checks that `SlaTargets.from_dict` accepts what contracts pr
 """
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
+import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 Kind = Literal["service", "preliminary"]
@@ -65,6 +67,8 @@ class ContractIn(Struct, forbid_unknown_fields=True):
 class ContractPatch(Struct, forbid_unknown_fields=True):
     """Changes to a draft; fields left out stay as they are."""
 
+    property_company_id: int | UnsetType = UNSET
+    counterparty_id: int | None | UnsetType = UNSET
     number: Number | UnsetType = UNSET
     counterparty_name: Annotated[str, Meta(max_length=200)] | None | UnsetType = UNSET
     signed_on: date | None | UnsetType = UNSET
@@ -115,6 +119,32 @@ class ContractOut(Struct):
     version: int
     created_at: datetime
     documents: list[DocumentOut] = []
+
+
+# --- rows to responses ----------------------------------------------------------------------------
+def from_json(value: Any) -> Any:
+    """A JSONB value as read (asyncpg hands it over as text)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def document_out(d: dict) -> DocumentOut:
+    return DocumentOut(id=d["id"], contract_id=d["contract"], file_name=d["file_name"],
+                       content_type=d["content_type"], sha256=d["sha256"], size=d["size"],
+                       uploaded_by=d["uploaded_by"], uploaded_at=d["uploaded_at"])
+
+
+def contract_out(r: dict, documents: list[dict] | tuple = ()) -> ContractOut:
+    return ContractOut(
+        id=r["id"], estate_id=r["estate"], property_company_id=r["property_company"],
+        kind=r["kind"], counterparty_id=r["counterparty"], counterparty_name=r["counterparty_name"],
+        number=r["number"], signed_on=r["signed_on"], starts_on=r["starts_on"],
+        ends_on=r["ends_on"], fee_per_m2_month=r["fee_per_m2_month"],
+        service_level=r["service_level"],
+        sla=msgspec.convert(from_json(r["sla"]), SlaClauses) if r["sla"] else None,
+        scope_items=list(r["scope_items"] or []), status=r["status"],
+        terminated_on=r["terminated_on"], termination_reason=r["termination_reason"],
+        notice_given_on=r["notice_given_on"], version=r["version"], created_at=r["created_at"],
+        documents=[document_out(d) for d in documents])
 
 
 # --- co-building agreements (共建协议) ----------------------------------------------------------

@@ -12,7 +12,6 @@ contract per estate; a successor may be activated while the current one is expir
 """
 from __future__ import annotations
 
-import json
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -22,7 +21,14 @@ import msgspec
 from asyncpg.exceptions import UniqueViolationError
 
 from contracts import repository as repo
-from contracts.schemas import ContractIn, ContractOut, DocumentOut, SlaClauses, TerminateIn
+from contracts.schemas import (
+    ContractIn,
+    ContractOut,
+    SlaClauses,
+    TerminateIn,
+    contract_out,
+    from_json,
+)
 from core import audit, outbox
 from core.i18n import gettext as _
 from core.problems import Conflict, Forbidden, Invalid, NotFound
@@ -56,30 +62,6 @@ def manages(p: Principal, estate_id: int) -> bool:
         return True
     return any(s.role in MANAGER_ROLES.get(s.kind, ()) and s.covers(estate=estate_id)
                for s in p.seats)
-
-
-def contract_out(r: dict, documents: list[dict] = ()) -> ContractOut:  # type: ignore[assignment]
-    return ContractOut(
-        id=r["id"], estate_id=r["estate"], property_company_id=r["property_company"],
-        kind=r["kind"], counterparty_id=r["counterparty"], counterparty_name=r["counterparty_name"],
-        number=r["number"], signed_on=r["signed_on"], starts_on=r["starts_on"],
-        ends_on=r["ends_on"], fee_per_m2_month=r["fee_per_m2_month"],
-        service_level=r["service_level"],
-        sla=msgspec.convert(_json(r["sla"]), SlaClauses) if r["sla"] else None,
-        scope_items=list(r["scope_items"] or []), status=r["status"],
-        terminated_on=r["terminated_on"], termination_reason=r["termination_reason"],
-        notice_given_on=r["notice_given_on"], version=r["version"], created_at=r["created_at"],
-        documents=[document_out(d) for d in documents])
-
-
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
-
-
-def document_out(d: dict) -> DocumentOut:
-    return DocumentOut(id=d["id"], contract_id=d["contract"], file_name=d["file_name"],
-                       content_type=d["content_type"], sha256=d["sha256"], size=d["size"],
-                       uploaded_by=d["uploaded_by"], uploaded_at=d["uploaded_at"])
 
 
 async def log(p: Principal, action: str, contract_id: int, **data: Any) -> None:
@@ -130,18 +112,29 @@ def _check_term(starts_on: date, ends_on: date) -> None:
         raise invalid("ends_on", _("The contract must end after it starts."))
 
 
+async def _check_parties(p: Principal, estate_id: int, changed: dict, merged: dict) -> None:
+    """The parties named anew in `changed` exist, are visible and fit; `merged` (the contract
+    as it would be) has a counterparty of some sort."""
+    if "property_company" in changed:
+        await _referenced_org(p, changed["property_company"], "property_company",
+                              "property_company_id")
+    if changed.get("counterparty") is not None:
+        org = await _referenced_org(p, changed["counterparty"], "owners_committee",
+                                    "counterparty_id")
+        if not any(c.estate_id == estate_id for c in org.coverage):
+            raise invalid("counterparty_id", _("This owners' committee belongs to another estate."))
+    if merged["counterparty"] is None and not (merged["counterparty_name"] or "").strip():
+        raise invalid("counterparty_id", _("Name the counterparty: the owners' committee, or the "
+                                           "developer for a preliminary contract."))
+
+
 async def create_contract(p: Principal, data: ContractIn) -> ContractOut:
     await places.referenced(places.get_estate(p, data.estate_id), "estate_id")
     if not manages(p, data.estate_id):
         raise Forbidden(_("Your role does not allow this action here."))
-    await _referenced_org(p, data.property_company_id, "property_company", "property_company_id")
-    if data.counterparty_id is not None:
-        org = await _referenced_org(p, data.counterparty_id, "owners_committee", "counterparty_id")
-        if not any(c.estate_id == data.estate_id for c in org.coverage):
-            raise invalid("counterparty_id", _("This owners' committee belongs to another estate."))
-    elif not (data.counterparty_name or "").strip():
-        raise invalid("counterparty_id", _("Name the counterparty: the owners' committee, or the "
-                                           "developer for a preliminary contract."))
+    parties = {"property_company": data.property_company_id, "counterparty": data.counterparty_id}
+    await _check_parties(p, data.estate_id, parties,
+                         {**parties, "counterparty_name": data.counterparty_name})
     _check_term(data.starts_on, data.ends_on)
     _check_fee(data.fee_per_m2_month)
     values = {f: getattr(data, f) for f in EDITABLE}
@@ -163,6 +156,11 @@ async def managed_row(p: Principal, contract_id: int) -> dict:
 
 async def update_contract(p: Principal, contract_id: int, changes: dict[str, Any]) -> ContractOut:
     row = await managed_row(p, contract_id)
+    for field, column in (("property_company_id", "property_company"),
+                          ("counterparty_id", "counterparty")):
+        if field in changes:
+            changes[column] = changes.pop(field)
+    await _check_parties(p, row["estate"], changes, {**row, **changes})
     if row["status"] != "draft":
         raise Conflict(_("Only a draft contract can be edited."))
     if "sla" in changes and changes["sla"] is not None:
@@ -223,7 +221,7 @@ async def active_sla_targets(tenant_id: int, estate_id: int) -> dict | None:
     row = await repo.system_contract_in_force(tenant_id, estate_id, today())
     if row is None or not row["sla"]:
         return None
-    return msgspec.to_builtins(msgspec.convert(_json(row["sla"]), SlaClauses))
+    return msgspec.to_builtins(msgspec.convert(from_json(row["sla"]), SlaClauses))
 
 
 async def active_property_company(tenant_id: int, estate_id: int) -> int | None:

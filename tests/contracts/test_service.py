@@ -110,3 +110,24 @@ async def test_a_contract_without_sla_clauses_leaves_the_tenant_default(client, 
     assert await service.active_sla_targets(world.tenant_a, contract["estate_id"]) is None
     assert await service.active_property_company(world.tenant_a, contract["estate_id"]) \
         == contract["property_company_id"]
+
+
+async def test_a_drafts_parties_can_be_corrected_but_never_left_without_a_counterparty(client, world):
+    h = await headers(client, world, "bureau:admin")
+    estate, oc = await fresh_estate(world)
+    draft = await create(client, world, estate, h)  # preliminary: the developer is named
+    url = f"/api/v1/contracts/{draft['id']}"
+    r = await client.patch(url, headers=h, json={"counterparty_name": None})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "counterparty_id"
+    r = await client.patch(url, headers=h, json={"counterparty_id": world.a1.orgs["owners_committee"]})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "counterparty_id"
+    r = await client.patch(url, headers=h, json={"property_company_id": world.a1.orgs["street_office"]})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "property_company_id"
+    company = world.a2.orgs["property_company"]
+    r = await client.patch(url, headers=h, json={"property_company_id": company,
+                                                "counterparty_id": oc, "kind": "service"})
+    assert r.status_code == 400  # the kind is fixed once drafted: an unknown field
+    r = await client.patch(url, headers=h, json={"property_company_id": company,
+                                                "counterparty_id": oc})
+    assert r.status_code == 200, r.text
+    assert (r.json()["property_company_id"], r.json()["counterparty_id"]) == (company, oc)
