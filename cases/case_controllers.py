@@ -1,12 +1,13 @@
-"""Cases API: intake, the filtered list, one case with its ETag, actions, events, comments."""
+"""Cases API: intake, the filtered list, one case with its ETag, actions, events, comments;
+and the tenant's routing rules."""
 from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get, post, put
 from litestar.params import HeaderParameter, Parameter
 
-from cases import case_actions, case_service
+from cases import case_actions, case_service, routing_service
 from cases.schemas import (
     ActionIn,
     CaseEventOut,
@@ -16,6 +17,8 @@ from cases.schemas import (
     Category,
     CommentIn,
     PriorityName,
+    RoutingRuleIn,
+    RoutingRuleOut,
     StatusName,
 )
 from tenancy.guards import authenticated
@@ -74,3 +77,18 @@ class CaseController(Controller):
     async def comment(self, request: Req, case_id: int, data: CommentIn,
                       tx: object) -> CaseEventOut:
         return await case_service.add_comment(request.user, case_id, data.text, data.visibility)
+
+
+class RoutingController(Controller):
+    path = "/api/v1/routing-rules"
+    guards = [authenticated]
+    tags = ["cases"]
+
+    @get("", summary="Which kind of organisation new cases of each category go to")
+    async def list_rules(self, request: Req) -> list[RoutingRuleOut]:
+        return await routing_service.routing_rules(request.user)
+
+    @put("", summary="Set (or, without target_kind, remove) a rule for a category, in one "
+                     "estate or tenant-wide (bureau administrators)")
+    async def set_rule(self, request: Req, data: RoutingRuleIn, tx: object) -> list[RoutingRuleOut]:
+        return await routing_service.set_routing_rule(request.user, data)

@@ -145,3 +145,22 @@ async def routing_rule(tenant_id: int, category: str, estate_id: int) -> str | N
                        " AND (estate = $3 OR estate IS NULL) ORDER BY estate NULLS LAST LIMIT 1",
                        tenant_id, category, estate_id)
     return rows[0]["target_kind"] if rows else None
+
+
+async def routing_rules(tenant_id: int) -> list[dict]:
+    return await fetch("SELECT category, estate, target_kind FROM routing_rule WHERE tenant = $1"
+                       " ORDER BY category, estate NULLS FIRST", tenant_id)
+
+
+async def set_routing_rule(tenant_id: int, category: str, estate_id: int | None,
+                           target_kind: str | None) -> None:
+    """Upsert the rule, or (target_kind None) remove it."""
+    require_transaction()
+    if target_kind is None:
+        await fetch("DELETE FROM routing_rule WHERE tenant = $1 AND category = $2"
+                    " AND estate IS NOT DISTINCT FROM $3", tenant_id, category, estate_id)
+        return
+    await fetch("INSERT INTO routing_rule (tenant, category, estate, target_kind)"
+                " VALUES ($1, $2, $3, $4) ON CONFLICT (tenant, category, COALESCE(estate, 0))"
+                " DO UPDATE SET target_kind = EXCLUDED.target_kind",
+                tenant_id, category, estate_id, target_kind)

@@ -136,3 +136,21 @@ class CaseEventOut(Struct):
     reason: str
     data: dict
     visibility: str
+
+
+TargetKind = Literal["property_company", "residents_committee", "owners_committee", "street_office"]
+
+
+class RoutingRuleIn(Struct, forbid_unknown_fields=True):
+    category: Category
+    estate_id: Annotated[Id | None, Meta(description="Only this estate; none: the whole tenant")] = None
+    target_kind: Annotated[TargetKind | None, Meta(
+        description="The kind of organisation responsible; none removes the rule")] = None
+
+
+class RoutingRuleOut(Struct):
+    category: str
+    estate_id: int | None
+    target_kind: str
+    source: Annotated[Literal["tenant", "default"],
+                      Meta(description="default: built in, applies when the tenant has no rule")]

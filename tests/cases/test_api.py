@@ -186,3 +186,27 @@ async def test_the_estates_contract_sets_the_sla_targets_when_it_has_clauses(cli
     assert datetime.fromisoformat(case["resolve_due_at"]) - created == timedelta(hours=5)
     assert datetime.fromisoformat(case["ack_due_at"]) - created == timedelta(hours=1)
     assert (await report(client, world))["sla_source"] == "tenant"
+
+
+async def test_bureau_admins_set_routing_rules_and_others_read_them(client, world):
+    admin = await headers(client, world, "bureau:admin")
+    rule = {"category": "inquiry", "estate_id": world.a1.estate, "target_kind": "property_company"}
+    manager = await headers(client, world, "property_company:manager")
+    assert (await client.put("/api/v1/routing-rules", json=rule, headers=manager)).status_code == 403
+    r = await client.put("/api/v1/routing-rules", json={**rule, "estate_id": world.b.estate},
+                         headers=admin)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "estate_id"
+    r = await client.put("/api/v1/routing-rules", json=rule, headers=admin)
+    assert r.status_code == 200, r.text
+    assert {"category": "inquiry", "estate_id": world.a1.estate, "target_kind": "property_company",
+            "source": "tenant"} in r.json()
+    assert (await report(client, world, category="inquiry"))["responsible_organization_id"] \
+        == world.a1.orgs["property_company"]
+    listed = (await client.get("/api/v1/routing-rules", headers=manager)).json()
+    assert {"category": "inquiry", "estate_id": None, "target_kind": "residents_committee",
+            "source": "default"} in listed
+    r = await client.put("/api/v1/routing-rules", json={**rule, "target_kind": None}, headers=admin)
+    assert r.status_code == 200 and all(x["category"] != "inquiry" or x["source"] == "default"
+                                        for x in r.json())
+    assert (await report(client, world, category="inquiry"))["responsible_organization_id"] \
+        == world.a1.orgs["residents_committee"]

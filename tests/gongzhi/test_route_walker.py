@@ -616,6 +616,8 @@ async def victim_rows(world) -> dict[str, Any]:
     queries["cases"] = ("SELECT * FROM case_record WHERE estate = $1 ORDER BY id", a1.estate)
     queries["case_events"] = ("SELECT * FROM case_event WHERE \"case\" IN (SELECT id FROM"
                               " case_record WHERE estate = $1) ORDER BY id", a1.estate)
+    queries["routing_rules"] = ("SELECT * FROM routing_rule WHERE tenant = $1 ORDER BY id",
+                                world.tenant_a)
     return {name: await fetch(sql, *args) for name, (sql, *args) in queries.items()}
 
 
