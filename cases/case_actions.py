@@ -140,7 +140,9 @@ async def _changes(p: Principal, case: dict, action: str, data: ActionIn, at: da
             raise Invalid(message, errors=[{"field": "new_due_at", "message": message}])
         out["extension_until"] = data.new_due_at
     elif action == "approve_extension":
-        out.update(resolve_due_at=case["extension_until"], extension_until=None)
+        # a pause since the request may already have moved the deadline past the asked date
+        out.update(resolve_due_at=max(case["extension_until"], case["resolve_due_at"]),
+                   extension_until=None)
     elif action in ("decline_extension", "withdraw"):
         out["extension_until"] = None
     elif action == "resolve":
