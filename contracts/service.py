@@ -189,6 +189,7 @@ async def activate_contract(p: Principal, contract_id: int) -> ContractOut:
         raise Conflict(_("The estate already has an active contract. It can be replaced once it "
                          "is expiring, has expired or was terminated.")) from exc
     await log(p, "contract.activated", contract_id, estate=row["estate"])
+    await _announce(row, "contract.activated", starts_on=row["starts_on"], ends_on=row["ends_on"])
     await advance_statuses(today(), contract_id=contract_id)  # may already be expiring
     return await get_contract(p, contract_id)
 
@@ -209,6 +210,7 @@ async def terminate_contract(p: Principal, contract_id: int, data: TerminateIn) 
     await repo.Contracts(p).update(contract_id, {
         "status": "terminated", "terminated_on": data.terminated_on,
         "notice_given_on": data.notice_given_on, "termination_reason": data.reason.strip()})
+    await _announce(row, "contract.terminated", terminated_on=data.terminated_on)
     await log(p, "contract.terminated", contract_id, terminated_on=data.terminated_on,
               notice_given_on=data.notice_given_on, reason=data.reason.strip())
     return await get_contract(p, contract_id)
@@ -243,6 +245,17 @@ async def seed_contract(tenant_id: int, estate_id: int, property_company_id: int
                        subject_id=row["id"], data={"estate": estate_id, "number": number})
     await advance_statuses(today(), contract_id=row["id"])
     return row["id"]
+
+
+async def _announce(row: dict, topic: str, **data: date) -> None:
+    """Tell the parties and the estate's committees (live channels and webhooks)."""
+    orgs = await places.organizations_covering_estate(
+        row["tenant"], row["estate"], ["owners_committee", "residents_committee"])
+    await outbox.emit(row["tenant"], topic, {
+        "contract_id": row["id"], "estate_id": row["estate"],
+        "property_company_id": row["property_company"], "number": row["number"],
+        **{k: v.isoformat() for k, v in data.items()}},
+        organizations=[*orgs, row["property_company"]])
 
 
 async def notify_expiring(contract: dict) -> None:

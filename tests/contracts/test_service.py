@@ -68,6 +68,12 @@ async def test_termination_respects_the_sixty_day_dismissal_notice(client, world
         "SELECT action FROM audit_entry WHERE tenant_id = $1 AND subject_type = 'service_contract'"
         " AND subject_id = $2 ORDER BY seq", world.tenant_a, str(contract["id"]))]
     assert actions == ["contract.created", "contract.activated", "contract.terminated"]
+    events = await fetch("SELECT topic, organization_ids FROM outbox_event WHERE topic LIKE"
+                         " 'contract.%' AND payload->>'contract_id' = $1 ORDER BY id",
+                         str(contract["id"]))
+    assert [e["topic"] for e in events] == ["contract.activated", "contract.terminated"]
+    assert contract["property_company_id"] in events[1]["organization_ids"]
+    assert world.a1.orgs["residents_committee"] in events[1]["organization_ids"]
     assert (await audit.verify(world.tenant_a)).ok
 
 
