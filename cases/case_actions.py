@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from cases import case_repository as repo
-from cases import lifecycle, routing
+from cases import duplicates, lifecycle, routing
 from cases.calendar import WorkingCalendar
 from cases.case_service import (
     actor_seats,
@@ -193,6 +193,9 @@ async def act(p: Principal, case_id: int, action: str, data: ActionIn,
         event_data["comment"] = data.comment
     event = await record_event(p, updated, action, case["status"], actor_org=seats[role],
                                reason=data.reason, data=event_data)
+    if action == "mark_duplicate" and case["reporter_user"] is not None:
+        await duplicates.follow(p.tenant_id, data.duplicate_of_case_id, case["reporter_user"],
+                                case_id)
     await emit(updated, event, also_orgs=(case["responsible_org"],),
                also_users=(case["assignee_user"],))
     return case_out(p, updated, unmasked=reads_contact(p, updated)), etag(updated)

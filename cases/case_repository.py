@@ -14,7 +14,7 @@ OPEN_STATUSES = ("submitted", "accepted", "assigned", "acknowledged", "in_progre
 
 @dataclass(frozen=True)
 class Scope:
-    """A case is visible when the caller reported it or is its assignee, when it belongs to one
+    """A case is visible when the caller reported it, follows it or is its assignee, when it belongs to one
     of `orgs` (responsible), when its estate is in `estates`, or everywhere (`tenant_wide`)."""
 
     tenant_id: int
@@ -28,7 +28,8 @@ class Scope:
         n = first
         return (f"c.tenant = ${n} AND (${n + 4} OR c.reporter_user = ${n + 1}"
                 f" OR c.assignee_user = ${n + 1} OR c.responsible_org = ANY(${n + 2}::int[])"
-                f" OR c.estate = ANY(${n + 3}::int[]))",
+                f" OR c.estate = ANY(${n + 3}::int[]) OR EXISTS (SELECT 1 FROM case_follower f"
+                f" WHERE f.\"case\" = c.id AND f.\"user\" = ${n + 1}))",
                 [self.tenant_id, self.user_id, list(self.orgs), list(self.estates),
                  self.tenant_wide])
 
@@ -164,3 +165,10 @@ async def set_routing_rule(tenant_id: int, category: str, estate_id: int | None,
                 " VALUES ($1, $2, $3, $4) ON CONFLICT (tenant, category, COALESCE(estate, 0))"
                 " DO UPDATE SET target_kind = EXCLUDED.target_kind",
                 tenant_id, category, estate_id, target_kind)
+
+
+async def followers(tenant_id: int, case_id: int) -> list[int]:
+    """Users following the case (reporters of its merged duplicates)."""
+    rows = await fetch("SELECT \"user\" FROM case_follower WHERE tenant = $1 AND \"case\" = $2",
+                       tenant_id, case_id)
+    return [r["user"] for r in rows]

@@ -178,7 +178,12 @@ async def create_case(p: Principal, data: CaseIn) -> CaseOut:
     event = await record_event(p, case, "create", None, actor_org=seat.organization_id if seat else None,
                                data={"channel": data.channel, "responsible_organization_id": org})
     await emit(case, event)
-    return case_out(p, case, unmasked=reads_contact(p, case))
+    out = case_out(p, case, unmasked=reads_contact(p, case))
+    from cases.duplicates import similar_cases  # it reads through this module's scope
+    out.similar_open_cases = await similar_cases(
+        p, estate_id=data.estate_id, category=data.category, building_id=data.building_id,
+        latitude=data.latitude, longitude=data.longitude, exclude=case["id"])
+    return out
 
 
 # --- reading ------------------------------------------------------------------------------------

@@ -57,6 +57,7 @@ async def emit(case: dict, event: dict, *, internal: bool = False,
     users = {case["assignee_user"], *also_users}
     if not internal:
         users.add(case["reporter_user"])
+        users.update(await repo.followers(case["tenant"], case["id"]))
     await outbox.emit(case["tenant"], f"case.{event['action']}", payload(case, event), organizations=sorted(orgs),
                       users=sorted(u for u in users if u is not None))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from msgspec import Meta, Struct
+from msgspec import UNSET, Meta, Struct, UnsetType
 
 DayKind = Literal["holiday", "workday"]
 
@@ -118,6 +118,8 @@ class CaseOut(Struct):
     created_at: datetime
     updated_at: datetime
     allowed_actions: Annotated[list[str], Meta(description="What the caller may do next")]
+    similar_open_cases: Annotated[list[SimilarCaseOut] | UnsetType, Meta(
+        description="On creation only: open cases that may be the same problem")] = UNSET
 
 
 class CasePage(Struct):
@@ -154,3 +156,36 @@ class RoutingRuleOut(Struct):
     target_kind: str
     source: Annotated[Literal["tenant", "default"],
                       Meta(description="default: built in, applies when the tenant has no rule")]
+
+
+# --- photos and duplicates ----------------------------------------------------------------------
+class AttachmentOut(Struct):
+    id: int
+    case_id: int
+    event_seq: Annotated[int | None, Meta(description="The case event the photo came with")]
+    kind: Literal["photo"]
+    content_type: str
+    size: int
+    sha256: Annotated[str, Meta(description="Of the stored (metadata-free) image")]
+    width: int
+    height: int
+    uploaded_by_user_id: int
+    uploaded_at: datetime
+    visibility: Visibility
+    url: str
+    thumbnail_url: str
+
+
+class SimilarCaseOut(Struct):
+    """An open case that may be the same problem (no reporter data)."""
+
+    id: int
+    estate_id: int
+    building_id: int | None
+    category: str
+    status: str
+    location: str
+    description: str
+    created_at: datetime
+    distance_m: Annotated[float | None, Meta(description="From the given coordinates, if both "
+                                                         "cases have them")]

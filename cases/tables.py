@@ -108,4 +108,34 @@ class CaseEvent(Table, tablename="case_event"):
     visibility = Varchar(length=10, default="public")  # public | internal
 
 
-TABLES = [CalendarDay, RoutingRule, Case, CaseEvent]
+class CaseAttachment(Table, tablename="case_attachment"):
+    """A photo of a case (cleaned of metadata, with a thumbnail), optionally tied to the event
+    it came with. `visibility` internal: organisations only, never the reporter."""
+
+    tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, index=True, null=False)
+    case = ForeignKey(Case, on_delete=OnDelete.restrict, index=True, null=False)
+    event = ForeignKey(CaseEvent, on_delete=OnDelete.restrict, null=True, default=None)
+    kind = Varchar(length=10, default="photo")
+    storage_key = Varchar(length=300)
+    thumb_key = Varchar(length=300)
+    content_type = Varchar(length=50)
+    size = Integer()
+    sha256 = Varchar(length=64)
+    width = Integer()
+    height = Integer()
+    uploaded_by = ForeignKey(User, on_delete=OnDelete.restrict, null=False)
+    uploaded_at = Timestamptz(default=TimestamptzNow())
+    visibility = Varchar(length=10, default="public")  # public | internal
+
+
+class CaseFollower(Table, tablename="case_follower"):
+    """A user who follows a case they did not report (the reporter of a merged duplicate)."""
+
+    tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, index=True, null=False)
+    case = ForeignKey(Case, on_delete=OnDelete.cascade, index=True, null=False)
+    user = ForeignKey(User, on_delete=OnDelete.cascade, null=False)
+    via_case = Integer(null=True, default=None)  # the duplicate that made them follow
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+TABLES = [CalendarDay, RoutingRule, Case, CaseEvent, CaseAttachment, CaseFollower]

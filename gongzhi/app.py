@@ -19,6 +19,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from cases.attachment_controllers import AttachmentController
 from cases.case_controllers import CaseController, RoutingController
 from cases.controllers import CalendarController
 from contracts.controllers import AgreementController, ContractController
@@ -45,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIRS = [ROOT / "gongzhi" / "templates", ROOT / "tenancy" / "templates"]
 API_ROUTERS = [AuthController, MeController, PlaceController, PeopleController,
                OrganizationController, AccountController, LedgerImportController, CaseController,
-               RoutingController,
+               RoutingController, AttachmentController,
                CalendarController, WebhookController, ContractController,
                AgreementController]
 # Paths that never use cookies (bearer tokens) or change nothing, so need no CSRF token.

@@ -38,6 +38,7 @@ class Side:
     memberships: dict[str, int] = field(default_factory=dict)
     marker: str = ""
     case: int = 0  # a repair case reported by `resident` (the owner's own account)
+    attachment: int = 0  # a photo of that case
     webhook: int = 0  # the property company's
     contract: int = 0  # the estate's active service contract
     document: int = 0  # its scanned PDF
@@ -121,8 +122,22 @@ async def _resident_case(tenant: int, tag: str, s: Side) -> None:
     s.case = (await create_case(p, CaseIn(estate_id=s.estate, category="repair",
                                           description=f"{s.marker} 厨房漏水",
                                           building_id=s.building, unit_id=s.unit))).id
+    from cases.attachments import add_photo
+    s.attachment = (await add_photo(p, s.case, tiny_jpeg())).id
     await fetch("UPDATE outbox_event SET published_at = now() WHERE tenant_id = $1"
                 " AND topic LIKE 'case.%' AND published_at IS NULL", tenant)
+
+
+def tiny_jpeg(color: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (8, 8),
+              exif: bytes | None = None, fmt: str = "JPEG") -> bytes:
+    """A small real image made with Pillow (optionally with EXIF bytes)."""
+    import io
+
+    from PIL import Image
+    buf = io.BytesIO()
+    extra = {"exif": exif} if exif is not None else {}
+    Image.new("RGB", size, color).save(buf, fmt, **extra)
+    return buf.getvalue()
 
 
 async def _contract(tenant: int, s: Side) -> None:

@@ -53,9 +53,10 @@ ORGANIZATION_ROLES = ("property_company_id", "counterparty_id", "residents_commi
 ID_NAMES = (*SIDE_ID_FIELDS, "organization_id", "user_id", "membership_id", *ORGANIZATION_ROLES)
 # Cases: the side's case, and the ids a case action's body carries (filled from what they name).
 SIDE_ID_FIELDS["case_id"] = "case"
+SIDE_ID_FIELDS["attachment_id"] = "attachment"
 CASE_ACTION_IDS = {"assignee_user_id": "user_id", "target_organization_id": "organization_id",
                    "duplicate_of_case_id": "case_id"}
-ID_NAMES = (*ID_NAMES, "case_id", *CASE_ACTION_IDS)
+ID_NAMES = (*ID_NAMES, "case_id", *CASE_ACTION_IDS, "attachment_id")
 VERBOSE = bool(os.environ.get("ROUTE_WALKER_VERBOSE"))
 # Non-id path parameters get a harmless value (anything else gets one chosen by type).
 HARMLESS_PATH_VALUES = {"code": "en", "path": "nothing-here", "file_path": "app.css",
@@ -566,6 +567,8 @@ async def victim_api_view(client, world) -> dict[str, Any]:
             f"/api/v1/contracts/{a1.contract}/documents/{a1.document}",
             f"/api/v1/co-building-agreements/{a1.agreement}"]
     urls += [f"/api/v1/cases/{a1.case}", f"/api/v1/cases/{a1.case}/events"]
+    urls += [f"/api/v1/cases/{a1.case}/attachments", f"/api/v1/attachments/{a1.attachment}",
+             f"/api/v1/attachments/{a1.attachment}/thumbnail"]
     view = {}
     for url in urls:
         r = await client.get(url, headers=h)
@@ -616,6 +619,10 @@ async def victim_rows(world) -> dict[str, Any]:
     queries["cases"] = ("SELECT * FROM case_record WHERE estate = $1 ORDER BY id", a1.estate)
     queries["case_events"] = ("SELECT * FROM case_event WHERE \"case\" IN (SELECT id FROM"
                               " case_record WHERE estate = $1) ORDER BY id", a1.estate)
+    queries["case_attachments"] = ("SELECT * FROM case_attachment WHERE \"case\" IN (SELECT id"
+                                   " FROM case_record WHERE estate = $1) ORDER BY id", a1.estate)
+    queries["case_followers"] = ("SELECT * FROM case_follower WHERE \"case\" IN (SELECT id"
+                                 " FROM case_record WHERE estate = $1) ORDER BY id", a1.estate)
     queries["routing_rules"] = ("SELECT * FROM routing_rule WHERE tenant = $1 ORDER BY id",
                                 world.tenant_a)
     return {name: await fetch(sql, *args) for name, (sql, *args) in queries.items()}
