@@ -19,11 +19,12 @@ from cases.schemas import AttachmentOut
 from core.db import fetch, require_transaction
 from core.i18n import gettext as _
 from core.images import process_photo_async
-from core.problems import Forbidden, Invalid
+from core.problems import Conflict, Forbidden, Invalid
 from core.storage import key_for, storage
 from tenancy.principal import Principal
 
 MAX_PHOTOS = 9
+FINISHED = ("closed", "rejected", "duplicate", "withdrawn")  # a reopened case is in_progress again
 STORAGE_NAMESPACE = "cases"
 
 
@@ -51,8 +52,14 @@ async def add_photo(p: Principal, case_id: int, content: bytes,
                     visibility: str = "public") -> AttachmentOut:
     case = await visible_case(p, case_id)  # 404 before the content is looked at
     internal = visibility == "internal"
+    if not (org_view(p, case) or actor_seats(p, case)):  # a follower reads, nothing more
+        raise Forbidden(_("Only the reporter and the organisations handling the case may add "
+                          "photos."))
     if internal and not org_view(p, case):
         raise Forbidden(_("Only organisations may add internal photos."))
+    if case["status"] in FINISHED:
+        raise Conflict(_("Photos cannot be added to a case that is {status}.").format(
+            status=case["status"]))
     if await _count(p.tenant_id, case_id) >= MAX_PHOTOS:
         raise _too_many()
     if not content:

@@ -22,6 +22,7 @@ from litestar.template.config import TemplateConfig
 from cases.attachment_controllers import AttachmentController
 from cases.case_controllers import CaseController, RoutingController
 from cases.controllers import CalendarController
+from cases.open311_controllers import Open311Controller, Open311KeyController
 from contracts.controllers import AgreementController, ContractController
 from core import i18n
 from core.db import close_pool, provide_transaction, start_pool
@@ -49,6 +50,7 @@ API_ROUTERS = [AuthController, MeController, PlaceController, PeopleController,
                RoutingController, AttachmentController,
                CalendarController, WebhookController, ContractController,
                AgreementController]
+API_ROUTERS += [Open311Controller, Open311KeyController]
 # Paths that never use cookies (bearer tokens) or change nothing, so need no CSRF token.
 CSRF_EXEMPT = ["/api/", "/open311/", "/health", "/metrics", "/schema"]
 

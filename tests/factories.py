@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+from cases import open311
 from contracts.tables import CoBuildingAgreement, ContractDocument, ServiceContract
 from core import webhooks
 from core.db import db, fetch
@@ -43,6 +44,8 @@ class Side:
     contract: int = 0  # the estate's active service contract
     document: int = 0  # its scanned PDF
     agreement: int = 0  # the residents' committee's co-building agreement with the company
+    open311_key: int = 0  # the property company's Open311 API key (cases.open311)
+    open311_api_key: str = ""  # ... and the key itself
 
 
 @dataclass
@@ -101,6 +104,8 @@ async def _side(tenant: int, tag: str, marker: str, phone: str) -> Side:
     for kind, kind_roles in roles.items():
         for role in kind_roles:
             await _user(tenant, f"{tag}_{kind}_{role}", s.orgs[kind], role, s, f"{kind}:{role}")
+    s.open311_key, s.open311_api_key = await open311.insert_key(
+        tenant, s.orgs["property_company"], s.user_ids["property_company:admin"], f"{marker} 12345")
     await _resident_case(tenant, tag, s)
     return s
 

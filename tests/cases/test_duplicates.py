@@ -8,7 +8,7 @@ from core.db import db, fetch
 from tenancy import repository as repo
 from tenancy import system_repository as sysrepo
 from tests.cases.helpers import act, headers, report
-from tests.factories import _password_hash, login
+from tests.factories import _password_hash, login, tiny_jpeg
 
 LAT, LON = 31.2300, 121.4700
 
@@ -104,5 +104,14 @@ async def test_merging_makes_the_reporter_a_follower_of_the_original(client, wor
     rows = await fetch("SELECT user_ids FROM outbox_event WHERE topic = 'case.accept'"
                        " AND (payload->>'case_id')::int = $1", original["id"])
     assert world.a1.user_ids["resident"] in rows[0]["user_ids"]
-    # a follower acts on nothing: the original's actions stay its reporter's
+    # a follower acts on nothing: the original's actions stay its reporter's, photos included
     assert got.json()["allowed_actions"] == []
+    photo = {"file": ("p.jpg", tiny_jpeg(), "image/jpeg")}
+    r = await client.post(f"/api/v1/cases/{original['id']}/attachments", headers=resident,
+                          files=photo)
+    assert r.status_code == 403, r.text
+    assert (await client.post(f"/api/v1/cases/{original['id']}/attachments", headers=other,
+                              files=photo)).status_code == 201
+    # the merged duplicate takes no more photos
+    r = await client.post(f"/api/v1/cases/{dup['id']}/attachments", headers=resident, files=photo)
+    assert r.status_code == 409, r.text

@@ -57,14 +57,22 @@ SIDE_ID_FIELDS["attachment_id"] = "attachment"
 CASE_ACTION_IDS = {"assignee_user_id": "user_id", "target_organization_id": "organization_id",
                    "duplicate_of_case_id": "case_id"}
 ID_NAMES = (*ID_NAMES, "case_id", *CASE_ACTION_IDS, "attachment_id")
+# Open311 (cases.open311): an organisation's API key; a service request id is a case id.
+SIDE_ID_FIELDS["key_id"] = "open311_key"
+SIDE_ID_FIELDS["service_request_id"] = "case"
+ID_NAMES = (*ID_NAMES, "key_id", "service_request_id")
 VERBOSE = bool(os.environ.get("ROUTE_WALKER_VERBOSE"))
 # Non-id path parameters get a harmless value (anything else gets one chosen by type).
 HARMLESS_PATH_VALUES = {"code": "en", "path": "nothing-here", "file_path": "app.css",
                         "day": "2031-01-06",  # a calendar day: the attacker's own tenant's
-                        "action": "assign"}  # a case action that takes an id in its body
+                        "action": "assign",  # a case action that takes an id in its body
+                        "service_code": "repair.xml", "token": "x.json"}  # Open311
 # Routes anyone may call without logging in: (method or None for all, path prefix).
 PUBLIC = ((None, "/health"), (None, "/metrics"), (None, "/schema*"), (None, "/login"),
-          (None, "/lang/*"), (None, "/static/*"), ("POST", "/api/v1/auth/login"))
+          (None, "/lang/*"), (None, "/static/*"), ("POST", "/api/v1/auth/login"),
+          # Open311 discovery and services describe our fixed category list (no tenant data),
+          # and the spec lets anyone read them; every other /open311 route needs an api_key.
+          ("GET", "/open311/v2/discovery*"), ("GET", "/open311/v2/services*"))
 RESERVED_KWARGS = {"self", "request", "socket", "state", "scope", "headers", "cookies", "query",
                    "body", "data"}
 ATTACKER_PERSONAS = ("street_office:admin", "property_company:admin", "owners_committee:admin",
@@ -459,6 +467,7 @@ class Attacker:
     api: httpx.AsyncClient | None = None
     web: httpx.AsyncClient | None = None
     bearer: dict[str, str] = field(default_factory=dict)
+    open311_api_key: str = ""  # /open311 takes no bearer token: the attacker's own API key
 
 
 def make_client(app) -> httpx.AsyncClient:
@@ -507,14 +516,15 @@ def attackers(world) -> list[Attacker]:
         "tenant B bureau admin", b.users["bureau:admin"],
         id_sources(b, orgs=[world.bureau_b], users=[b.user_ids["bureau:admin"]],
                    memberships=[b.memberships["bureau:admin"]]),
-        {**same_tenant_victim, "organization_id": [*a1.orgs.values(), world.bureau_a]})]
+        {**same_tenant_victim, "organization_id": [*a1.orgs.values(), world.bureau_a]},
+        open311_api_key=b.open311_api_key)]
     for persona in ATTACKER_PERSONAS:
         kind = persona.split(":")[0]
         out.append(Attacker(
             f"tenant A street 2 {persona}", a2.users[persona],
             id_sources(a2, orgs=[a2.orgs[kind]], users=[a2.user_ids[persona]],
                        memberships=[a2.memberships[persona]]),
-            same_tenant_victim))
+            same_tenant_victim, open311_api_key=a2.open311_api_key))
     return out
 
 
@@ -567,6 +577,8 @@ async def victim_api_view(client, world) -> dict[str, Any]:
             f"/api/v1/contracts/{a1.contract}/documents/{a1.document}",
             f"/api/v1/co-building-agreements/{a1.agreement}"]
     urls += [f"/api/v1/cases/{a1.case}", f"/api/v1/cases/{a1.case}/events"]
+    urls += [f"/api/v1/organizations/{a1.orgs['property_company']}/open311-keys",
+             f"/open311/v2/requests/{a1.case}.json?api_key={a1.open311_api_key}"]
     urls += [f"/api/v1/cases/{a1.case}/attachments", f"/api/v1/attachments/{a1.attachment}",
              f"/api/v1/attachments/{a1.attachment}/thumbnail"]
     view = {}
@@ -623,6 +635,8 @@ async def victim_rows(world) -> dict[str, Any]:
                                    " FROM case_record WHERE estate = $1) ORDER BY id", a1.estate)
     queries["case_followers"] = ("SELECT * FROM case_follower WHERE \"case\" IN (SELECT id"
                                  " FROM case_record WHERE estate = $1) ORDER BY id", a1.estate)
+    queries["open311_keys"] = ("SELECT * FROM open311_api_key WHERE organization = ANY($1::int[])"
+                               " ORDER BY id", orgs)
     queries["routing_rules"] = ("SELECT * FROM routing_rule WHERE tenant = $1 ORDER BY id",
                                 world.tenant_a)
     return {name: await fetch(sql, *args) for name, (sql, *args) in queries.items()}
@@ -661,6 +675,8 @@ async def test_attackers_get_403_or_404_and_no_victim_data_on_every_route(app, c
             for ep in eps:
                 media_type = signature(ep).media_type
                 for p in probes(ep, a.victim, a.own, marker):
+                    if ep.path.startswith("/open311/"):
+                        p.params = {**p.params, "api_key": a.open311_api_key}
                     c = a.api if ep.is_api else a.web
                     headers = a.bearer if ep.is_api else csrf(c)
                     r = await send(c, p, media_type, headers)
