@@ -37,6 +37,7 @@ class CalendarYearOut(Struct):
 Category = Literal["repair", "complaint", "safety_hazard", "sanitation", "greening", "order",
                    "parking", "neighbour_dispute", "fees", "suggestion", "inquiry", "other"]
 PriorityName = Literal["emergency", "urgent", "normal"]
+SortName = Literal["-created_at", "created_at", "resolve_due_at", "priority"]
 Channel = Literal["app", "phone", "walk_in", "grid", "hotline_12345"]
 Visibility = Literal["public", "internal"]
 StatusName = Literal["submitted", "accepted", "assigned", "acknowledged", "in_progress", "resolved",
@@ -124,7 +125,14 @@ class CaseOut(Struct):
 
 class CasePage(Struct):
     items: list[CaseOut]
-    next_cursor: Annotated[int | None, Meta(description="Pass as `cursor` for the next page")]
+    next_cursor: Annotated[str | None, Meta(description="Pass as `cursor` (with the same `sort`) "
+                                                        "for the next page")]
+
+
+class CaseCounts(Struct):
+    total: int
+    overdue: Annotated[int, Meta(description="Open, not paused, past a deadline")]
+    by_status: Annotated[dict[str, int], Meta(description="Every status, 0 when none")]
 
 
 class CaseEventOut(Struct):

@@ -22,6 +22,7 @@ from litestar.template.config import TemplateConfig
 from cases.attachment_controllers import AttachmentController
 from cases.case_controllers import CaseController, RoutingController
 from cases.controllers import CalendarController
+from cases.export_controllers import CaseReportController
 from cases.open311_controllers import Open311Controller, Open311KeyController
 from contracts.controllers import AgreementController, ContractController
 from core import i18n
@@ -47,6 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIRS = [ROOT / "gongzhi" / "templates", ROOT / "tenancy" / "templates"]
 API_ROUTERS = [AuthController, MeController, PlaceController, PeopleController,
                OrganizationController, AccountController, LedgerImportController, CaseController,
+               CaseReportController,
                RoutingController, AttachmentController,
                CalendarController, WebhookController, ContractController,
                AgreementController]

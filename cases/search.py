@@ -1,0 +1,200 @@
+"""The filtered case list as SQL: filters, sort orders with keyset cursors, per-status counts
+and the batches exports read. Every statement starts from the caller's `Scope`.
+
+Text search: PostgreSQL splits no Chinese words, so `q` is a substring match (ILIKE '%q%') on
+description and location. Where the pg_trgm extension exists, trigram GIN indexes serve
+queries of 3 or more characters; shorter ones (most Chinese words are 2 characters) and
+servers without pg_trgm (the embedded pgserver) run the same ILIKE without that index.
+
+Sort orders and their keyset cursors: the cursor is the sort key and id of the last row of
+the previous page, base64-encoded, so a page continues exactly where the last one ended.
+`-created_at` and `created_at` order by id, which is assigned in creation order and keeps
+the (tenant, …, id) indexes usable.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from cases.calendar import TZ
+from cases.case_repository import OPEN_STATUSES, Scope, _decoded
+from core.db import fetch
+
+SORTS = ("-created_at", "created_at", "resolve_due_at", "priority")
+DEFAULT_SORT = "-created_at"
+PRIORITY_RANK = "(CASE c.priority WHEN 'emergency' THEN 0 WHEN 'urgent' THEN 1 ELSE 2 END)"
+# sort -> (key expression or None for id only, key order, id order)
+_ORDER: dict[str, tuple[str | None, str, str]] = {
+    "-created_at": (None, "DESC", "DESC"),
+    "created_at": (None, "ASC", "ASC"),
+    "resolve_due_at": ("c.resolve_due_at", "ASC", "ASC"),
+    "priority": (PRIORITY_RANK, "ASC", "DESC"),  # most urgent first, newest first within
+}
+
+
+class BadCursor(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Filters:
+    status: str | None = None
+    estate: int | None = None
+    category: str | None = None
+    priority: str | None = None
+    assignee: int | None = None
+    overdue_at: datetime | None = None
+    created_from: date | None = None  # Asia/Shanghai calendar days, both inclusive
+    created_to: date | None = None
+    q: str | None = None
+
+    def described(self) -> dict[str, Any]:
+        """The filters that are set, for the audit log."""
+        return {k: (v.isoformat() if isinstance(v, (date, datetime)) else v)
+                for k, v in self.__dict__.items() if v is not None}
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0), TZ)
+
+
+def like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def where(scope: Scope, f: Filters) -> tuple[list[str], list[Any]]:
+    """WHERE conditions (joined with AND by the caller) and their arguments."""
+    sql, args = scope.sql(1)
+    conditions = [sql]
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    for column, value in (("status", f.status), ("estate", f.estate), ("category", f.category),
+                          ("priority", f.priority), ("assignee_user", f.assignee)):
+        if value is not None:
+            conditions.append(f"c.{column} = {arg(value)}")
+    if f.overdue_at is not None:
+        at = arg(f.overdue_at)
+        conditions.append(f"c.status = ANY('{{{','.join(OPEN_STATUSES)}}}'::text[])"
+                          f" AND NOT c.paused AND (c.resolve_due_at < {at}"
+                          f" OR (c.acknowledged_at IS NULL AND c.ack_due_at < {at}))")
+    if f.created_from is not None:
+        conditions.append(f"c.created_at >= {arg(day_start(f.created_from))}")
+    if f.created_to is not None:
+        conditions.append(f"c.created_at < {arg(day_start(f.created_to + timedelta(days=1)))}")
+    if f.q:
+        pattern = arg(like_pattern(f.q))
+        conditions.append(f"(c.description ILIKE {pattern} OR c.location ILIKE {pattern})")
+    return conditions, args
+
+
+# --- cursors ------------------------------------------------------------------------------------
+def _key_value(sort: str, row: dict) -> Any:
+    if sort == "resolve_due_at":
+        return row["resolve_due_at"].isoformat()
+    if sort == "priority":
+        return {"emergency": 0, "urgent": 1}.get(row["priority"], 2)
+    return None
+
+
+def cursor_key(sort: str, row: dict) -> tuple[Any, int]:
+    """What `page(after=…)` takes to continue after `row`."""
+    key = row["resolve_due_at"] if sort == "resolve_due_at" else _key_value(sort, row)
+    return key, row["id"]
+
+
+def encode_cursor(sort: str, row: dict) -> str:
+    raw = json.dumps([sort, _key_value(sort, row), row["id"]], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(sort: str, cursor: str) -> tuple[Any, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        cursor_sort, key, last_id = json.loads(raw)
+        if cursor_sort != sort or not isinstance(last_id, int) or isinstance(last_id, bool):
+            raise BadCursor(cursor)
+        if sort == "resolve_due_at":
+            key = datetime.fromisoformat(key)
+            if key.tzinfo is None:
+                raise BadCursor(cursor)
+        elif sort == "priority" and key not in (0, 1, 2):
+            raise BadCursor(cursor)
+        return key, last_id
+    except (ValueError, TypeError) as exc:
+        raise BadCursor(cursor) from exc
+
+
+def _after(sort: str, cursor: tuple[Any, int], args: list[Any]) -> str:
+    key_sql, key_order, id_order = _ORDER[sort]
+    key, last_id = cursor
+    args.append(last_id)
+    id_cmp = f"c.id {'<' if id_order == 'DESC' else '>'} ${len(args)}"
+    if key_sql is None:
+        return id_cmp
+    args.append(key)
+    k = f"${len(args)}"
+    return f"({key_sql} {'<' if key_order == 'DESC' else '>'} {k} OR ({key_sql} = {k} AND {id_cmp}))"
+
+
+def _order_by(sort: str) -> str:
+    key_sql, key_order, id_order = _ORDER[sort]
+    return ", ".join(([f"{key_sql} {key_order}"] if key_sql else []) + [f"c.id {id_order}"])
+
+
+# --- queries ------------------------------------------------------------------------------------
+async def page(scope: Scope, f: Filters, *, sort: str = DEFAULT_SORT,
+               after: tuple[Any, int] | None = None, limit: int = 50) -> list[dict]:
+    conditions, args = where(scope, f)
+    if after is not None:
+        conditions.append(_after(sort, after, args))
+    args.append(limit)
+    rows = await fetch(f"SELECT c.* FROM case_record c WHERE {' AND '.join(conditions)}"
+                       f" ORDER BY {_order_by(sort)} LIMIT ${len(args)}", *args)
+    return [_decoded(r) for r in rows]
+
+
+async def batches(scope: Scope, f: Filters, *, sort: str = DEFAULT_SORT, size: int = 1000,
+                  cap: int | None = None) -> AsyncIterator[list[dict]]:
+    """Every matching row in keyset batches of `size` (at most `cap` rows in all)."""
+    after, seen = None, 0
+    while cap is None or seen < cap:
+        want = size if cap is None else min(size, cap - seen)
+        rows = await page(scope, f, sort=sort, after=after, limit=want)
+        if not rows:
+            return
+        seen += len(rows)
+        yield rows
+        if len(rows) < want:
+            return
+        after = cursor_key(sort, rows[-1])
+
+
+async def counts(scope: Scope, f: Filters, *, at: datetime) -> tuple[dict[str, int], int]:
+    """Matching cases per status, and how many of them are overdue at `at`."""
+    conditions, args = where(scope, f)
+    args.append(at)
+    a = f"${len(args)}"
+    rows = await fetch(
+        f"SELECT c.status, count(*) AS n, count(*) FILTER (WHERE"
+        f" c.status = ANY('{{{','.join(OPEN_STATUSES)}}}'::text[]) AND NOT c.paused"
+        f" AND (c.resolve_due_at < {a} OR (c.acknowledged_at IS NULL AND c.ack_due_at < {a})))"
+        f" AS overdue FROM case_record c WHERE {' AND '.join(conditions)} GROUP BY c.status",
+        *args)
+    return {r["status"]: r["n"] for r in rows}, sum(r["overdue"] for r in rows)
+
+
+async def count(scope: Scope, f: Filters, *, limit: int) -> int:
+    """Matching cases, counted up to `limit` + 1 (enough to tell whether the cap is exceeded)."""
+    conditions, args = where(scope, f)
+    args.append(limit + 1)
+    rows = await fetch(f"SELECT count(*) AS n FROM (SELECT 1 FROM case_record c WHERE"
+                       f" {' AND '.join(conditions)} LIMIT ${len(args)}) AS hit", *args)
+    return rows[0]["n"]
