@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from core.db import fetch, require_transaction
@@ -79,31 +78,6 @@ async def update_case(tenant_id: int, case_id: int, values: dict[str, Any]) -> d
                        f" WHERE tenant = $1 AND id = $2 RETURNING *",
                        tenant_id, case_id, *values.values())
     return _decoded(rows[0])
-
-
-async def list_cases(scope: Scope, *, status: str | None, estate: int | None,
-                     category: str | None, priority: str | None, assignee: int | None,
-                     overdue_at: datetime | None, cursor: int | None, limit: int) -> list[dict]:
-    """Newest first; keyset pagination on id (`cursor`: the last id of the previous page)."""
-    where, args = scope.sql(1)
-    filters = [where]
-    for column, value in (("status", status), ("estate", estate), ("category", category),
-                          ("priority", priority), ("assignee_user", assignee)):
-        if value is not None:
-            args.append(value)
-            filters.append(f"c.{column} = ${len(args)}")
-    if overdue_at is not None:
-        args.append(overdue_at)
-        filters.append(f"c.status = ANY('{{{','.join(OPEN_STATUSES)}}}'::text[]) AND NOT c.paused"
-                       f" AND (c.resolve_due_at < ${len(args)} OR (c.acknowledged_at IS NULL"
-                       f" AND c.ack_due_at < ${len(args)}))")
-    if cursor is not None:
-        args.append(cursor)
-        filters.append(f"c.id < ${len(args)}")
-    args.append(limit)
-    rows = await fetch(f"SELECT c.* FROM case_record c WHERE {' AND '.join(filters)}"
-                       f" ORDER BY c.id DESC LIMIT ${len(args)}", *args)
-    return [_decoded(r) for r in rows]
 
 
 async def open_load(tenant_id: int, user_ids: list[int]) -> dict[int, int]:

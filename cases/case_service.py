@@ -17,7 +17,7 @@ from cases import case_repository as repo
 from cases import lifecycle, routing
 from cases.case_repository import Scope
 from cases.case_util import emit, event_out, now, record_event
-from cases.schemas import CaseEventOut, CaseIn, CaseOut, CasePage, Reporter
+from cases.schemas import CaseEventOut, CaseIn, CaseOut, Reporter
 from cases.service import calendar_for
 from cases.sla import deadline
 from core import audit
@@ -32,7 +32,7 @@ DISPATCH_ROLES = {"property_company": ("admin", "manager", "dispatcher"),
                   "owners_committee": ("admin", "chair"), "street_office": ("admin", "staff")}
 CONTACT_ROLES = ("manager", "dispatcher", "director", "staff", "chair")
 ESTATE_READERS = ("owners_committee", "residents_committee", "street_office")
-MAX_PAGE = 100
+MAX_PAGE = 100  # the case list (cases.listing)
 
 
 def not_found() -> NotFound:
@@ -198,19 +198,6 @@ async def get_case(p: Principal, case_id: int) -> CaseOut:
         await audit.record(p.tenant_id, "case.contact_viewed", subject_type="case",
                            subject_id=case_id, actor_user_id=p.user_id)
     return case_out(p, case, unmasked=unmasked)
-
-
-async def list_cases(p: Principal, *, status: str | None = None, estate_id: int | None = None,
-                     category: str | None = None, priority: str | None = None,
-                     assigned_to_me: bool = False, overdue: bool = False,
-                     cursor: int | None = None, limit: int = 50) -> CasePage:
-    limit = max(1, min(limit, MAX_PAGE))
-    rows = await repo.list_cases(
-        scope_for(p), status=status, estate=estate_id, category=category, priority=priority,
-        assignee=p.user_id if assigned_to_me else None,
-        overdue_at=now() if overdue else None, cursor=cursor, limit=limit)
-    items = [case_out(p, r, unmasked=p.user_id == r["reporter_user"]) for r in rows]
-    return CasePage(items=items, next_cursor=rows[-1]["id"] if len(rows) == limit else None)
 
 
 async def case_events(p: Principal, case_id: int) -> list[CaseEventOut]:
