@@ -17,12 +17,14 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-async def record_event(p: Principal, case: dict, action: str, from_status: str | None, *,
+async def record_event(p: Principal | None, case: dict, action: str, from_status: str | None, *,
                        actor_org: int | None = None, reason: str | None = None,
                        data: dict[str, Any] | None = None, visibility: str = "public") -> dict:
-    """Append the case's next event and the matching audit entry (same transaction)."""
+    """Append the case's next event and the matching audit entry (same transaction).
+    `p` None: the system did it (the supervision and auto-close jobs)."""
+    actor = p.user_id if p is not None else None
     event = await repo.append_event(case["tenant"], case["id"], {
-        "actor_user": p.user_id, "actor_org": actor_org, "action": action,
+        "actor_user": actor, "actor_org": actor_org, "action": action,
         "from_status": from_status, "to_status": case["status"], "reason": reason,
         "data": data, "visibility": visibility})
     audit_data = {"seq": event["seq"], "from": from_status, "to": case["status"],
@@ -30,7 +32,7 @@ async def record_event(p: Principal, case: dict, action: str, from_status: str |
     if action != "comment":
         audit_data.update(reason=reason or "", **(data or {}))
     await audit.record(case["tenant"], f"case.{action}", subject_type="case",
-                       subject_id=case["id"], actor_user_id=p.user_id, actor_org_id=actor_org,
+                       subject_id=case["id"], actor_user_id=actor, actor_org_id=actor_org,
                        data=audit_data)
     return event
 

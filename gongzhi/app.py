@@ -35,6 +35,7 @@ from core.queue import close_queue
 from core.redis import close_redis, store
 from core.security import SecurityHeadersMiddleware
 from core.settings import get_settings
+from gongzhi.events import EventStreamController
 from gongzhi.health import health
 from tenancy.auth import AuthenticationMiddleware
 from tenancy.controllers import AuthController, MeController
@@ -51,7 +52,7 @@ API_ROUTERS = [AuthController, MeController, PlaceController, PeopleController,
                CaseReportController,
                RoutingController, AttachmentController,
                CalendarController, WebhookController, ContractController,
-               AgreementController]
+               AgreementController, EventStreamController]
 API_ROUTERS += [Open311Controller, Open311KeyController]
 # Paths that never use cookies (bearer tokens) or change nothing, so need no CSRF token.
 CSRF_EXEMPT = ["/api/", "/open311/", "/health", "/metrics", "/schema"]

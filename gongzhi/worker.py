@@ -6,6 +6,7 @@ import logging
 
 from saq import Worker
 
+from cases import jobs as case_jobs
 from contracts import jobs as contract_jobs
 from core import jobs as core_jobs
 from core.db import close_pool, start_pool
@@ -15,8 +16,10 @@ from tenancy import jobs as tenancy_jobs
 
 log = logging.getLogger("gongzhi.worker")
 
-FUNCTIONS = [*core_jobs.FUNCTIONS, *tenancy_jobs.FUNCTIONS, *contract_jobs.FUNCTIONS]
-CRON_JOBS = [*core_jobs.CRON_JOBS, *tenancy_jobs.CRON_JOBS, *contract_jobs.CRON_JOBS]
+FUNCTIONS = [*core_jobs.FUNCTIONS, *tenancy_jobs.FUNCTIONS, *contract_jobs.FUNCTIONS,
+             *case_jobs.FUNCTIONS]
+CRON_JOBS = [*core_jobs.CRON_JOBS, *tenancy_jobs.CRON_JOBS, *contract_jobs.CRON_JOBS,
+             *case_jobs.CRON_JOBS]
 
 
 async def _startup(ctx) -> None:

@@ -62,6 +62,9 @@ SIDE_ID_FIELDS["key_id"] = "open311_key"
 SIDE_ID_FIELDS["service_request_id"] = "case"
 ID_NAMES = (*ID_NAMES, "key_id", "service_request_id")
 VERBOSE = bool(os.environ.get("ROUTE_WALKER_VERBOSE"))
+# Streaming routes end only when told to: the walker asks them to stop after a moment (what an
+# attacker's stream carries is tested in tests/cases/test_stream.py).
+STREAMING = {"/api/v1/events/stream": {"max_seconds": "0.3"}}
 # Non-id path parameters get a harmless value (anything else gets one chosen by type).
 HARMLESS_PATH_VALUES = {"code": "en", "path": "nothing-here", "file_path": "app.css",
                         "day": "2031-01-06",  # a calendar day: the attacker's own tenant's
@@ -430,7 +433,8 @@ def probes(ep: Endpoint, victim_ids: dict[str, list[int]], own_ids: dict[str, li
 
 
 async def send(c: httpx.AsyncClient, p: Probe, media_type: str, headers: dict[str, str]) -> httpx.Response:
-    kwargs: dict[str, Any] = {"params": p.params, "headers": {**p.headers, **headers}}
+    kwargs: dict[str, Any] = {"params": {**p.params, **STREAMING.get(p.endpoint.path, {})},
+                              "headers": {**p.headers, **headers}}
     if p.body is not None or p.endpoint.method in ("POST", "PUT", "PATCH"):
         if media_type == RequestEncodingType.JSON.value:
             kwargs["json"] = p.body
