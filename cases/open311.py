@@ -337,10 +337,11 @@ async def _requests(key: ApiKey, where: str, args: list[Any], limit: int) -> lis
         "SELECT c.id, c.status, c.category, c.description, c.location, c.latitude, c.longitude,"
         " c.created_at, c.updated_at, c.resolve_due_at, c.estate, o.name AS agency,"
         " e.address AS estate_address, e.name AS estate_name,"
-        " (SELECT COALESCE(NULLIF(ev.reason, ''), ev.data->>'text', '') FROM case_event ev"
-        "   WHERE ev.\"case\" = c.id AND ev.visibility = 'public'"
-        "   AND (COALESCE(ev.reason, '') <> '' OR ev.data ? 'text')"
-        "   ORDER BY ev.seq DESC LIMIT 1) AS notes"
+        " (SELECT n.note FROM (SELECT ev.seq, COALESCE(NULLIF(ev.reason, ''), CASE ev.action"
+        "   WHEN 'comment' THEN ev.data->>'text' WHEN 'resolve' THEN ev.data->>'comment' END)"
+        "   AS note FROM case_event ev WHERE ev.\"case\" = c.id AND ev.visibility = 'public'"
+        "   AND ev.action <> 'rate' AND ev.actor_user IS DISTINCT FROM c.reporter_user) n"
+        "   WHERE COALESCE(n.note, '') <> '' ORDER BY n.seq DESC LIMIT 1) AS notes"
         " FROM case_record c JOIN organization o ON o.id = c.responsible_org"
         " JOIN estate e ON e.id = c.estate"
         f" WHERE c.tenant = $1 AND c.estate IN {_covered_estates_sql(1)} AND {where}"
@@ -350,7 +351,8 @@ async def _requests(key: ApiKey, where: str, args: list[Any], limit: int) -> lis
 
 
 def _request_out(r: dict) -> dict[str, Any]:
-    """The spec's fields; nothing about the reporter."""
+    """The spec's fields; nothing about the reporter. status_notes: the latest public reason,
+    comment or resolution not written by the reporter (who may have put contact details in)."""
     closed = r["status"] in CLOSED
     return {"service_request_id": str(r["id"]), "status": "closed" if closed else "open",
             "status_notes": r["notes"] or "", "service_name": _(CATEGORY_NAMES.get(

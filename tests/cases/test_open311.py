@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from core.db import fetch
-from tests.cases.helpers import headers
+from tests.cases.helpers import headers, report
 
 BASE = "/open311/v2"
 REQUEST_FIELDS = {"service_request_id", "status", "status_notes", "service_name", "service_code",
@@ -71,8 +71,8 @@ async def test_discovery(client, fmt):
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 async def test_services_and_definition(client, world, fmt):
     code = await jurisdiction(client, world)
-    r = await client.get(f"{BASE}/services.{fmt}", params={"jurisdiction_id": code},
-                         headers={"Accept-Language": "zh-CN"})
+    r = await client.get(f"{BASE}/services.{fmt}", params={"jurisdiction_id": code,
+                                                           "lang": "zh-CN"})
     assert r.status_code == 200, r.text
     if fmt == "json":
         services = assert_json(r)
@@ -286,3 +286,15 @@ async def test_key_administration_and_revocation(client, world):
     assert_spec_error(await file_request(client, world, key=created["key"]), 403)
     assert_spec_error(await client.get(f"{BASE}/requests.xml", params={"api_key": created["key"]}),
                       403, "xml")
+
+
+async def test_status_notes_never_quote_the_reporter(client, world):
+    case = await report(client, world, description="阳台渗水")
+    resident = await headers(client, world, "resident")
+    r = await client.post(f"/api/v1/cases/{case['id']}/comments", headers=resident,
+                          json={"text": "请打我电话 13900001234", "visibility": "public"})
+    assert r.status_code == 201, r.text
+    r = await client.get(f"{BASE}/requests/{case['id']}.json",
+                         params={"api_key": world.a1.open311_api_key})
+    assert r.status_code == 200, r.text
+    assert r.json()[0]["status_notes"] == "" and "13900001234" not in r.text
