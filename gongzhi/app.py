@@ -42,11 +42,13 @@ from tenancy.controllers import AuthController, MeController
 from tenancy.import_controllers import LedgerImportController
 from tenancy.org_controllers import AccountController, OrganizationController
 from tenancy.pages import PAGES
+from cases.pages import PAGES as CASE_PAGES
 from tenancy.place_controllers import PeopleController, PlaceController
 from tenancy.webhook_controllers import WebhookController
 
 ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE_DIRS = [ROOT / "gongzhi" / "templates", ROOT / "tenancy" / "templates"]
+TEMPLATE_DIRS = [ROOT / "gongzhi" / "templates", ROOT / "tenancy" / "templates",
+                 ROOT / "cases" / "templates"]
 API_ROUTERS = [AuthController, MeController, PlaceController, PeopleController,
                OrganizationController, AccountController, LedgerImportController, CaseController,
                CaseReportController,
@@ -102,7 +104,7 @@ def create_app() -> Litestar:
     prometheus = PrometheusConfig(app_name="gongzhi", group_path=True,
                                   exclude=["/metrics", "/static"])
     app = Litestar(
-        route_handlers=[*API_ROUTERS, *PAGES, health, GongzhiPrometheusController,
+        route_handlers=[*API_ROUTERS, *PAGES, *CASE_PAGES, health, GongzhiPrometheusController,
                         create_static_files_router(path="/static",
                                                    directories=[ROOT / "gongzhi" / "static"],
                                                    include_in_schema=False)],
