@@ -83,6 +83,12 @@ async def test_resident_reports_manager_resolves_resident_rates_low_and_case_reo
     sla = await item.locator(".sla").text_content()
     assert sla.startswith("剩余") or sla.startswith("已超时"), sla
     await page.screenshot(path=str(ARTIFACTS / "case-queue.png"), full_page=True)
+    # The queue refreshes itself with htmx (every 30 s); one refresh by hand, under the CSP.
+    await page.evaluate("htmx.ajax('GET', '/cases', {target: '#queue', select: '#queue', "
+                        "swap: 'outerHTML'})")
+    await page.wait_for_load_state("networkidle")
+    item = page.locator(f"#queue .case-item[data-case-id='{case_id}']")
+    assert await item.count() == 1
     async with page.expect_navigation():
         await item.locator("a").click()
     for action in ("accept", "assign", "acknowledge"):
