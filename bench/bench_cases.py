@@ -152,6 +152,10 @@ async def run_size(n_cases: int, args: argparse.Namespace, *, creates: int,
             await wait_up(ceil, "/?limit=1")
             r = await app.post("/api/v1/auth/login", json={"username": "pm", "password": PASSWORD})
             auth = {"Authorization": f"Bearer {r.json()['token']}"}
+            for extra in scenarios.values():  # warm both servers on every query first
+                for _ in range(20):
+                    await app.get(f"/api/v1/cases?limit=50{extra}", headers=auth)
+                    await ceil.get(f"/?limit=50{extra}")
             for name, extra in scenarios.items():
                 results[name] = await measure(app, "GET", f"/api/v1/cases?limit=50{extra}", auth,
                                               args.requests, args.concurrency)
