@@ -152,7 +152,8 @@ async def test_persona_signs_in_switches_language_and_signs_out(page, server, us
         assert "您在本单位可以" in await p.text_content(".seat")
     else:
         resident = await p.text_content(".resident")
-        assert "反映问题" in resident and "即将上线" in resident
+        assert "反映问题" in resident and "即将上线" not in resident
+        assert await p.locator(".resident a[href='/cases/new']").count() == 1
 
     await navigate(p, "nav.lang a[lang=en]")
     assert p.url == f"{server}/"
@@ -160,7 +161,7 @@ async def test_persona_signs_in_switches_language_and_signs_out(page, server, us
     assert await p.text_content(".greeting h1") == f"Hello, {me['display_name']}"
     assert (await p.text_content(".account button")).strip() == "Sign out"
     assert "What you can do here" in await p.text_content("main") if orgs else \
-        "Coming soon" in await p.text_content(".resident")
+        "Report a problem" in await p.text_content(".resident")
     await navigate(p, "nav.lang a[lang=zh-CN]")
     assert await p.get_attribute("html", "lang") == "zh-CN"
 
