@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Request, Response, get, post, put
+from litestar.di import Provide
 from litestar.params import HeaderParameter, Parameter
 
 from cases import case_actions, case_service, listing, routing_service
@@ -14,15 +15,13 @@ from cases.schemas import (
     CaseIn,
     CaseOut,
     CasePage,
-    Category,
     CommentIn,
-    PriorityName,
     RoutingRuleIn,
     RoutingRuleOut,
     SortName,
-    StatusName,
 )
-from cases.listing import CreatedFrom, CreatedTo, SearchText
+from cases.listing import case_filters
+from cases.search import Filters
 from tenancy.guards import authenticated
 from tenancy.principal import Principal
 
@@ -42,19 +41,12 @@ class CaseController(Controller):
         out = await case_service.create_case(request.user, data)
         return Response(out, status_code=201, headers={"ETag": f'"v{out.version}"'})
 
-    @get("", summary="Cases the caller may see, with filters, text search, sorting and keyset "
+    @get("", dependencies={"f": Provide(case_filters)},
+         summary="Cases the caller may see, with filters, text search, sorting and keyset "
                      "paging (newest first by default)")
-    async def list_cases(self, request: Req, status: StatusName | None = None,
-                         estate_id: Annotated[int | None, Parameter(ge=1)] = None,
-                         category: Category | None = None, priority: PriorityName | None = None,
-                         assigned_to_me: bool = False, overdue: bool = False,
-                         created_from: CreatedFrom = None, created_to: CreatedTo = None,
-                         q: SearchText = None, sort: SortName = "-created_at",
+    async def list_cases(self, request: Req, f: Filters, sort: SortName = "-created_at",
                          cursor: Annotated[str | None, Parameter(max_length=200)] = None,
                          limit: Annotated[int, Parameter(ge=1, le=100)] = 50) -> CasePage:
-        f = listing.filters(request.user, status=status, estate_id=estate_id, category=category,
-                            priority=priority, assigned_to_me=assigned_to_me, overdue=overdue,
-                            created_from=created_from, created_to=created_to, q=q)
         return await listing.list_cases(request.user, f, sort=sort, cursor=cursor, limit=limit)
 
     @get("/{case_id:int}", summary="One case (ETag header for If-Match on actions)")

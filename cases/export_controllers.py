@@ -2,63 +2,41 @@
 filtered list (same filters and visibility as `GET /api/v1/cases`)."""
 from __future__ import annotations
 
-from typing import Annotated
-
 from litestar import Controller, Request, get
-from litestar.params import Parameter
+from litestar.di import Provide
 from litestar.response import Stream
 
 from cases import export, listing
-from cases.listing import CreatedFrom, CreatedTo, SearchText
-from cases.schemas import CaseCounts, Category, PriorityName, StatusName
+from cases.listing import case_filters
+from cases.schemas import CaseCounts
+from cases.search import Filters
 from tenancy.guards import authenticated
 from tenancy.principal import Principal
 
 Req = Request[Principal, str, object]
-EstateId = Annotated[int | None, Parameter(ge=1)]
 
 
 class CaseReportController(Controller):
     path = "/api/v1/cases"
     guards = [authenticated]
     tags = ["cases"]
+    dependencies = {"f": Provide(case_filters)}
 
     @get("/counts", summary="How many of the cases the caller may see are in each status, and "
                             "how many are overdue (same filters as the list)")
-    async def counts(self, request: Req, status: StatusName | None = None,
-                     estate_id: EstateId = None, category: Category | None = None,
-                     priority: PriorityName | None = None, assigned_to_me: bool = False,
-                     overdue: bool = False, created_from: CreatedFrom = None,
-                     created_to: CreatedTo = None, q: SearchText = None) -> CaseCounts:
-        f = listing.filters(request.user, status=status, estate_id=estate_id, category=category,
-                            priority=priority, assigned_to_me=assigned_to_me, overdue=overdue,
-                            created_from=created_from, created_to=created_to, q=q)
+    async def counts(self, request: Req, f: Filters) -> CaseCounts:
         return await listing.count_cases(request.user, f)
 
     @get("/export.csv", media_type=export.CSV_TYPE,
          summary="The filtered list as CSV (UTF-8 with BOM; reporter data masked; at most "
                  "100,000 rows)")
-    async def export_csv(self, request: Req, tx: object, status: StatusName | None = None,
-                         estate_id: EstateId = None, category: Category | None = None,
-                         priority: PriorityName | None = None, assigned_to_me: bool = False,
-                         overdue: bool = False, created_from: CreatedFrom = None,
-                         created_to: CreatedTo = None, q: SearchText = None) -> Stream:
-        f = listing.filters(request.user, status=status, estate_id=estate_id, category=category,
-                            priority=priority, assigned_to_me=assigned_to_me, overdue=overdue,
-                            created_from=created_from, created_to=created_to, q=q)
+    async def export_csv(self, request: Req, tx: object, f: Filters) -> Stream:
         return await _stream(request.user, f, "csv", export.CSV_TYPE)
 
     @get("/export.xlsx", media_type=export.XLSX_TYPE,
          summary="The filtered list as an Excel workbook (reporter data masked; at most "
                  "100,000 rows)")
-    async def export_xlsx(self, request: Req, tx: object, status: StatusName | None = None,
-                          estate_id: EstateId = None, category: Category | None = None,
-                          priority: PriorityName | None = None, assigned_to_me: bool = False,
-                          overdue: bool = False, created_from: CreatedFrom = None,
-                          created_to: CreatedTo = None, q: SearchText = None) -> Stream:
-        f = listing.filters(request.user, status=status, estate_id=estate_id, category=category,
-                            priority=priority, assigned_to_me=assigned_to_me, overdue=overdue,
-                            created_from=created_from, created_to=created_to, q=q)
+    async def export_xlsx(self, request: Req, tx: object, f: Filters) -> Stream:
         return await _stream(request.user, f, "xlsx", export.XLSX_TYPE)
 
 

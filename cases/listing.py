@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
+from litestar import Request
 from litestar.openapi.spec import Example
 from litestar.params import Parameter
 
 from cases import search
 from cases.case_service import MAX_PAGE, case_out, scope_for
 from cases.case_util import now
-from cases.schemas import CaseCounts, CasePage
+from cases.schemas import CaseCounts, CasePage, Category, PriorityName, StatusName
 from core.i18n import gettext as _
 from core.problems import Invalid
 from tenancy.principal import Principal
@@ -42,6 +43,20 @@ def filters(p: Principal, *, status: str | None = None, estate_id: int | None = 
                           assignee=p.user_id if assigned_to_me else None,
                           overdue_at=now() if overdue else None, created_from=created_from,
                           created_to=created_to, q=q)
+
+
+async def case_filters(request: Request, tx: object, status: StatusName | None = None,
+                       estate_id: Annotated[int | None, Parameter(ge=1)] = None,
+                       category: Category | None = None, priority: PriorityName | None = None,
+                       assigned_to_me: bool = False, overdue: bool = False,
+                       created_from: CreatedFrom = None, created_to: CreatedTo = None,
+                       q: SearchText = None) -> search.Filters:
+    """Litestar dependency `f`: the list filters every list-shaped route shares (list, counts,
+    exports), declared once. It takes `tx` so that `tx` stays the only dependency resolved in
+    the first batch (see README: the transaction lives in a context variable)."""
+    return filters(request.user, status=status, estate_id=estate_id, category=category,
+                   priority=priority, assigned_to_me=assigned_to_me, overdue=overdue,
+                   created_from=created_from, created_to=created_to, q=q)
 
 
 async def list_cases(p: Principal, f: search.Filters, *, sort: str = search.DEFAULT_SORT,
