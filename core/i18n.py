@@ -1,7 +1,9 @@
 """User-facing text: English message ids, zh-CN first, translated through Babel catalogues.
 
-The `.po` catalogues under core/translations are compiled in memory at first use, so a
-fresh clone needs no build step. The active language lives in a context variable that the
+The `.po` catalogues are compiled in memory at first use, so a fresh clone needs no build
+step. core/translations holds the strings of core, tenancy, gongzhi, cases and contracts; each
+later domain package keeps its own catalogue in `<package>/translations` (DOMAIN_CATALOGUES),
+so work on one domain never touches another's file. They are merged per language. The active language lives in a context variable that the
 language middleware sets per request (query `lang`, cookie, Accept-Language, default).
 """
 from __future__ import annotations
@@ -19,6 +21,9 @@ from core.settings import get_settings
 
 LANGUAGES = ("zh-CN", "en")
 CATALOGUE_DIR = Path(__file__).parent / "translations"
+ROOT = Path(__file__).resolve().parent.parent
+# Domain packages with their own catalogue (extracted from the package and its pdf templates).
+DOMAIN_CATALOGUES = ("evaluations", "documents", "meetings")
 _current: ContextVar[str | None] = ContextVar("language", default=None)
 
 
@@ -26,13 +31,34 @@ def _locale_dir(language: str) -> str:
     return language.replace("-", "_")
 
 
+def catalogue_dirs() -> list[Path]:
+    """Every translations directory: core's first, then each domain package's."""
+    return [CATALOGUE_DIR, *(ROOT / name / "translations" for name in DOMAIN_CATALOGUES)]
+
+
+def merged_catalogue(language: str):
+    """One Babel catalogue holding every directory's entries for `language` (core wins)."""
+    merged = None
+    for directory in catalogue_dirs():
+        po = directory / _locale_dir(language) / "LC_MESSAGES" / "messages.po"
+        if not po.exists():
+            continue
+        with po.open("rb") as fh:
+            catalog = read_po(fh, locale=_locale_dir(language))
+        if merged is None:
+            merged = catalog
+            continue
+        for message in catalog:
+            if message.id and merged.get(message.id) is None:
+                merged[message.id] = message
+    return merged
+
+
 @lru_cache(maxsize=8)
 def translations(language: str) -> _gettext.NullTranslations:
-    po = CATALOGUE_DIR / _locale_dir(language) / "LC_MESSAGES" / "messages.po"
-    if not po.exists():
+    catalog = merged_catalogue(language)
+    if catalog is None:
         return _gettext.NullTranslations()
-    with po.open("rb") as fh:
-        catalog = read_po(fh, locale=_locale_dir(language))
     buf = io.BytesIO()
     write_mo(buf, catalog)
     buf.seek(0)

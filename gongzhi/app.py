@@ -35,6 +35,9 @@ from core.queue import close_queue
 from core.redis import close_redis, store
 from core.security import SecurityHeadersMiddleware
 from core.settings import get_settings
+from documents import routes as document_routes
+from evaluations import routes as evaluation_routes
+from meetings import routes as meeting_routes
 from gongzhi.events import EventStreamController
 from gongzhi.health import health
 from tenancy.auth import AuthenticationMiddleware
@@ -47,8 +50,11 @@ from tenancy.place_controllers import PeopleController, PlaceController
 from tenancy.webhook_controllers import WebhookController
 
 ROOT = Path(__file__).resolve().parent.parent
+# The domain packages that bring their own routers, pages and templates (routes.py).
+DOMAIN_ROUTES = (evaluation_routes, document_routes, meeting_routes)
 TEMPLATE_DIRS = [ROOT / "gongzhi" / "templates", ROOT / "tenancy" / "templates",
-                 ROOT / "cases" / "templates"]
+                 ROOT / "cases" / "templates", ROOT / "evaluations" / "templates",
+                 ROOT / "documents" / "templates", ROOT / "meetings" / "templates"]
 API_ROUTERS = [AuthController, MeController, PlaceController, PeopleController,
                OrganizationController, AccountController, LedgerImportController, CaseController,
                CaseReportController,
@@ -56,6 +62,8 @@ API_ROUTERS = [AuthController, MeController, PlaceController, PeopleController,
                CalendarController, WebhookController, ContractController,
                AgreementController, EventStreamController]
 API_ROUTERS += [Open311Controller, Open311KeyController]
+API_ROUTERS += [router for module in DOMAIN_ROUTES for router in module.ROUTERS]
+DOMAIN_PAGES = [page for module in DOMAIN_ROUTES for page in module.PAGES]
 # Paths that never use cookies (bearer tokens) or change nothing, so need no CSRF token.
 CSRF_EXEMPT = ["/api/", "/open311/", "/health", "/metrics", "/schema"]
 
@@ -104,7 +112,7 @@ def create_app() -> Litestar:
     prometheus = PrometheusConfig(app_name="gongzhi", group_path=True,
                                   exclude=["/metrics", "/static"])
     app = Litestar(
-        route_handlers=[*API_ROUTERS, *PAGES, *CASE_PAGES, health, GongzhiPrometheusController,
+        route_handlers=[*API_ROUTERS, *PAGES, *CASE_PAGES, *DOMAIN_PAGES, health, GongzhiPrometheusController,
                         create_static_files_router(path="/static",
                                                    directories=[ROOT / "gongzhi" / "static"],
                                                    include_in_schema=False)],

@@ -6,6 +6,8 @@ insert, then writes each table with a single bulk statement.
 """
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -22,6 +24,10 @@ from tenancy.tables import (
     Street, Tenant, Unit, User)
 
 DEMO_PASSWORD = "Gongzhi-2026"
+# Domain packages that add demo data: each `<package>.demo` module, when it exists, has
+# `async def seed_demo(tenant: int) -> None`, called in the same transaction after the places,
+# people, organisations, users and contracts exist.
+DEMO_DOMAINS = ("evaluations", "documents", "meetings")
 
 
 def _logins() -> list[tuple[str, str]]:
@@ -109,6 +115,9 @@ async def write_plan(plan: Plan, password_hash: str) -> int:
     await put(Membership, [{"user": user[i], "organization": org[u.organization], "role": u.role}
                            for i, u in enumerate(plan.users) if u.organization is not None])
     await _contracts(plan, tenant, estate, org)
+    for name in DEMO_DOMAINS:
+        if importlib.util.find_spec(f"{name}.demo") is not None:
+            await importlib.import_module(f"{name}.demo").seed_demo(tenant)
     await audit.record(tenant, "demo.seeded", subject_type="tenant", subject_id=tenant,
                        data=plan.counts())
     return tenant

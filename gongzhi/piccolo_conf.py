@@ -11,4 +11,5 @@ from piccolo.engine.postgres import PostgresEngine
 DB = PostgresEngine(config={"dsn": os.environ.get("DATABASE_URL", "postgresql://localhost/gongzhi")})
 
 APP_REGISTRY = AppRegistry(apps=["core.piccolo_app", "tenancy.piccolo_app", "contracts.piccolo_app",
-                                   "cases.piccolo_app"])
+                                   "cases.piccolo_app", "evaluations.piccolo_app",
+                                   "documents.piccolo_app", "meetings.piccolo_app"])

@@ -12,14 +12,19 @@ from core import jobs as core_jobs
 from core.db import close_pool, start_pool
 from core.queue import queue
 from core.settings import get_settings
+from documents import jobs as document_jobs
+from evaluations import jobs as evaluation_jobs
+from meetings import jobs as meeting_jobs
 from tenancy import jobs as tenancy_jobs
 
 log = logging.getLogger("gongzhi.worker")
 
 FUNCTIONS = [*core_jobs.FUNCTIONS, *tenancy_jobs.FUNCTIONS, *contract_jobs.FUNCTIONS,
-             *case_jobs.FUNCTIONS]
+             *case_jobs.FUNCTIONS, *evaluation_jobs.FUNCTIONS, *document_jobs.FUNCTIONS,
+             *meeting_jobs.FUNCTIONS]
 CRON_JOBS = [*core_jobs.CRON_JOBS, *tenancy_jobs.CRON_JOBS, *contract_jobs.CRON_JOBS,
-             *case_jobs.CRON_JOBS]
+             *case_jobs.CRON_JOBS, *evaluation_jobs.CRON_JOBS, *document_jobs.CRON_JOBS,
+             *meeting_jobs.CRON_JOBS]
 
 
 async def _startup(ctx) -> None:

@@ -46,6 +46,8 @@ class Side:
     agreement: int = 0  # the residents' committee's co-building agreement with the company
     open311_key: int = 0  # the property company's Open311 API key (cases.open311)
     open311_api_key: str = ""  # ... and the key itself
+    # Ids seeded by the domain packages' world hooks (WORLD_EXTENSIONS), by name.
+    extra: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -107,7 +109,24 @@ async def _side(tenant: int, tag: str, marker: str, phone: str) -> Side:
     s.open311_key, s.open311_api_key = await open311.insert_key(
         tenant, s.orgs["property_company"], s.user_ids["property_company:admin"], f"{marker} 12345")
     await _resident_case(tenant, tag, s)
+    for module in world_extensions():
+        await module.seed(tenant, tag, s)
     return s
+
+
+# Domain packages extend the world without editing this file: `tests/<package>/world.py`, when it
+# exists, has `async def seed(tenant, tag, side)` (runs at the end of each side, inside the
+# world's transaction, storing ids in `side.extra`) and `WALKER_IDS` / `WALKER_ALIASES` for the
+# route walker (see tests/gongzhi/test_route_walker.py).
+WORLD_EXTENSIONS = ("evaluations", "documents", "meetings")
+
+
+def world_extensions() -> list:
+    import importlib
+    import importlib.util
+
+    return [importlib.import_module(f"tests.{name}.world") for name in WORLD_EXTENSIONS
+            if importlib.util.find_spec(f"tests.{name}.world") is not None]
 
 
 async def _resident_case(tenant: int, tag: str, s: Side) -> None:

@@ -25,7 +25,8 @@ TRANSLATIONS = ROOT / "core" / "translations"
 # The same keywords as `make messages`.
 KEYWORDS = {**DEFAULT_KEYWORDS, **parse_keywords(["_", "gettext", "ngettext:1,2", "N_"])}
 PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*(?:[!:][^{}]*)?\}|%\([A-Za-z_][A-Za-z0-9_]*\)[a-z]|%[sd]")
-HOW_TO_FIX = "run `make messages` and translate the new entries in core/translations/zh_CN"
+HOW_TO_FIX = ("run `make messages` and translate the new entries in the zh_CN catalogue of "
+              "core/translations or of the domain package's translations/")
 
 
 def _msgid(message) -> str:
@@ -44,10 +45,20 @@ def source_msgids() -> dict[str, str]:
     return found
 
 
-def catalogue(name: str) -> Catalog:
-    path = TRANSLATIONS / name
+def catalogue(name: str, directory: Path = TRANSLATIONS) -> Catalog:
+    path = directory / name
     with path.open("rb") as fh:
         return read_po(fh)
+
+
+def merged(language: str) -> Catalog:
+    """Every catalogue of `language` merged, as core.i18n serves them."""
+    return i18n.merged_catalogue(language)
+
+
+def all_files(name: str) -> list[tuple[Path, Catalog]]:
+    """(directory, catalogue) for `name` in every translations directory that has it."""
+    return [(d, catalogue(name, d)) for d in i18n.catalogue_dirs() if (d / name).exists()]
 
 
 def _translated(message) -> bool:
@@ -64,30 +75,32 @@ def test_source_strings_are_found() -> None:
 
 
 def test_every_source_string_has_a_chinese_translation() -> None:
-    zh = catalogue("zh_CN/LC_MESSAGES/messages.po")
+    zh = merged("zh-CN")
     missing = [f"{where}: {msgid!r}" for msgid, where in source_msgids().items()
                if zh.get(msgid) is None or not _translated(zh.get(msgid))]
     assert not missing, f"{len(missing)} untranslated ({HOW_TO_FIX}):\n" + "\n".join(missing)
 
 
 def test_every_template_entry_has_a_chinese_translation() -> None:
-    pot = catalogue("messages.pot")
-    zh = catalogue("zh_CN/LC_MESSAGES/messages.po")
-    assert len([m for m in pot if m.id]) > 50
-    missing = [_msgid(m.id) for m in pot if m.id and (zh.get(m.id) is None or not _translated(zh.get(m.id)))]
-    assert not missing, f"untranslated ({HOW_TO_FIX}): {missing}"
+    zh = merged("zh-CN")
+    assert len([m for m in catalogue("messages.pot") if m.id]) > 50
+    for directory, pot in all_files("messages.pot"):
+        missing = [_msgid(m.id) for m in pot
+                   if m.id and (zh.get(m.id) is None or not _translated(zh.get(m.id)))]
+        assert not missing, f"{directory.parent.name}: untranslated ({HOW_TO_FIX}): {missing}"
 
 
 def test_english_catalogue_covers_the_template() -> None:
-    pot = {_msgid(m.id) for m in catalogue("messages.pot") if m.id}
-    en = {_msgid(m.id) for m in catalogue("en/LC_MESSAGES/messages.po") if m.id}
-    assert pot <= en, f"missing in en ({HOW_TO_FIX}): {sorted(pot - en)}"
+    en = {_msgid(m.id) for m in merged("en") if m.id}
+    for directory, pot in all_files("messages.pot"):
+        ids = {_msgid(m.id) for m in pot if m.id}
+        assert ids <= en, f"{directory.parent.name}: missing in en ({HOW_TO_FIX}): {sorted(ids - en)}"
 
 
 def test_placeholders_survive_translation() -> None:
     broken = []
     for name in ("zh_CN", "en"):
-        for m in catalogue(f"{name}/LC_MESSAGES/messages.po"):
+        for m in (m for _d, c in all_files(f"{name}/LC_MESSAGES/messages.po") for m in c):
             if not m.id:
                 continue
             ids = [m.id] if isinstance(m.id, str) else list(m.id)

@@ -38,7 +38,7 @@ from litestar.params import BodyKwarg, DependencyKwarg, ParameterKwarg
 from litestar.routes import HTTPRoute
 
 from core.db import fetch
-from tests.factories import PASSWORD, login
+from tests.factories import PASSWORD, login, world_extensions
 
 # Id names a route may take -> the `tests.factories.Side` field holding that id. Organisations,
 # users and memberships are several per side and are chosen in `attackers`.
@@ -61,6 +61,16 @@ ID_NAMES = (*ID_NAMES, "case_id", *CASE_ACTION_IDS, "attachment_id")
 SIDE_ID_FIELDS["key_id"] = "open311_key"
 SIDE_ID_FIELDS["service_request_id"] = "case"
 ID_NAMES = (*ID_NAMES, "key_id", "service_request_id")
+# Domain packages' world hooks (tests/<package>/world.py): WALKER_IDS maps an id name to the key
+# of `side.extra` that holds it; WALKER_ALIASES maps a body id name to the id name it is filled
+# like (as CASE_ACTION_IDS does). An id name may be bound to a path prefix instead, as
+# "/api/v1/documents:document_id", when the same name means different things on different routes.
+EXTRA_ID_FIELDS: dict[str, str] = {}
+for _module in world_extensions():
+    EXTRA_ID_FIELDS.update(getattr(_module, "WALKER_IDS", {}))
+    CASE_ACTION_IDS.update(getattr(_module, "WALKER_ALIASES", {}))
+ID_NAMES = (*ID_NAMES, *(n for n in EXTRA_ID_FIELDS if ":" not in n),
+            *(n for n in CASE_ACTION_IDS if n not in ID_NAMES))
 VERBOSE = bool(os.environ.get("ROUTE_WALKER_VERBOSE"))
 # Streaming routes end only when told to: the walker asks them to stop after a moment (what an
 # attacker's stream carries is tested in tests/cases/test_stream.py).
@@ -89,6 +99,16 @@ def is_id_name(name: str) -> bool:
 
 def id_key(name: str) -> str:
     return name[:-1] if name.endswith("_ids") else name
+
+
+def for_path(ids: dict[str, list[int]], path: str) -> dict[str, list[int]]:
+    """`ids` with the prefix-bound names ("/prefix:name") applied where `path` starts so."""
+    out = {name: v for name, v in ids.items() if ":" not in name}
+    for bound, v in ids.items():
+        prefix, _, name = bound.rpartition(":")
+        if prefix and path.startswith(prefix):
+            out[name] = v
+    return out
 
 
 def is_public(method: str, path: str) -> bool:
@@ -382,6 +402,7 @@ class Probe:
 
 def probes(ep: Endpoint, victim_ids: dict[str, list[int]], own_ids: dict[str, list[int]],
            marker: str) -> list[Probe]:
+    victim_ids, own_ids = for_path(victim_ids, ep.path), for_path(own_ids, ep.path)
     sig = signature(ep)
     where = str(ep)
     bodies, body_has_ids = body_variants(sig.data, victim_ids, marker, where)
@@ -455,10 +476,11 @@ async def send(c: httpx.AsyncClient, p: Probe, media_type: str, headers: dict[st
 # --- attackers and the victim -----------------------------------------------------------------------
 def id_sources(side, *, orgs: list[int], users: list[int], memberships: list[int]) -> dict[str, list[int]]:
     ids = {name: [getattr(side, attr)] for name, attr in SIDE_ID_FIELDS.items()}
+    ids.update({name: [side.extra[key]] for name, key in EXTRA_ID_FIELDS.items()})
     ids.update(organization_id=orgs, user_id=users, membership_id=memberships)
     ids.update({name: orgs for name in ORGANIZATION_ROLES})
     ids.update({name: ids[source] for name, source in CASE_ACTION_IDS.items()})
-    assert set(ids) == set(ID_NAMES)
+    assert {n for n in ids if ":" not in n} == set(ID_NAMES)
     return ids
 
 

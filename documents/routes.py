@@ -1,0 +1,5 @@
+"""What the documents package adds to the app: API controllers and web pages (gongzhi.app mounts them)."""
+from __future__ import annotations
+
+ROUTERS: list = []  # API controllers
+PAGES: list = []  # web page handlers (templates in documents/templates)
