@@ -2,7 +2,7 @@
 # Installs the Debian packages Gongzhi needs (PDF rendering, CJK fonts, PDF tools, the test browser)
 # when they are missing. Without apt (or without root) it prints exactly what to install and goes on.
 set -euo pipefail
-packages=(libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk libharfbuzz-subset0 poppler-utils chromium)
+packages=(libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk libharfbuzz-subset0 poppler-utils libnss3-tools chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
