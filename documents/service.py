@@ -47,6 +47,10 @@ _KIND_CODES = {"annual_report": "PJ", "company_report": "PJH", "minutes": "JY", 
                "other": "WJ"}
 
 
+class StaleRender(Exception):
+    """The PDF printed a version number another render took first; the job renders again."""
+
+
 def not_found() -> NotFound:
     return NotFound(_("The requested item does not exist or you may not see it."))
 
@@ -105,10 +109,13 @@ async def register_version(*, tenant_id: int, kind: str, subject_type: str, subj
                            estate_id: int | None, organizations: list[int], pdf: bytes,
                            page_count: int, signers: list[Signer], source: dict,
                            template: str, job_key: str, created_by: int | None = None,
-                           open_for_signing: bool = False) -> dict:
+                           open_for_signing: bool = False,
+                           expected_version: int | None = None) -> dict:
     """Store `pdf` and register it as the next version of the subject's document; returns the
     version row. Call inside the job's transaction. Idempotent per `job_key`: a retried job
-    gets the version its first run registered (nothing new is stored or written)."""
+    gets the version its first run registered (nothing new is stored or written).
+    `expected_version`: the version number printed in the PDF; when another render of the same
+    subject registered first, `StaleRender` is raised (render again with the new number)."""
     existing = await repo.system_version_by_job(tenant_id, job_key)
     if existing is not None:
         return existing
@@ -121,6 +128,8 @@ async def register_version(*, tenant_id: int, kind: str, subject_type: str, subj
                                 estate_id=estate_id, organizations=organizations)
     doc = await repo.system_document(tenant_id, doc["id"], lock=True)  # serialise versions
     number = doc["current_version"] + 1
+    if expected_version is not None and expected_version != number:
+        raise StaleRender(f"rendered as version {expected_version}, next is {number}")
     state = "awaiting_signatures" if open_for_signing and signers else "draft"
     version = await repo.system_insert_version(
         tenant=tenant_id, document=doc["id"], version=number, storage_key=stored.key,
