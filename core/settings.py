@@ -56,6 +56,16 @@ class Settings(BaseSettings):
     webhook_allow_private: bool = False
     webhook_timeout_seconds: float = 10.0
 
+    # Documents: keys and timestamps (documents/pki.py, documents/tsa.py). DOCUMENTS_KEY encrypts
+    # the platform CA's and TSA's private keys at rest (unset: derived from SECRET_KEY); TSA_URL
+    # names an external RFC 3161 timestamp authority (unset: the platform's own).
+    documents_key: SecretStr | None = None
+    tsa_url: str | None = None
+    documents_trusted_ca_file: Path | None = None  # PEM bundle of licensed CAs (PKCS#12 imports)
+    signing_pin_max_failures: int = 5
+    signing_pin_lockout_minutes: int = 15
+    verify_per_minute_per_ip: int = 30
+
     # Logging
     log_level: str = "INFO"
     log_json: bool = False

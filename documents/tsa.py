@@ -1,0 +1,109 @@
+"""Timestamps (RFC 3161): the platform's own timestamp authority, or an external one.
+
+The platform TSA signs TSTInfo structures with its own certificate (issued by the platform CA,
+extended key usage timeStamping). It answers in-process when we sign (no HTTP round trip) and
+over HTTP at POST /api/v1/tsa (`application/timestamp-query` → `application/timestamp-reply`)
+for anyone else. With TSA_URL set, signatures are timestamped by that TSA instead.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from asn1crypto import tsp
+from cryptography.hazmat.primitives.asymmetric import padding
+from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
+from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+from pyhanko_certvalidator.util import get_pyca_cryptography_hash
+
+from core.settings import get_settings
+from documents.pki import Identity, platform_authority, to_asn1
+
+# TSA policy: an OID under the UUID arc (2.25, ITU-T X.667), ours alone.
+POLICY_OID = "2.25.181942063383417120418862361102541213361"
+ALLOWED_DIGESTS = ("sha256", "sha384", "sha512")
+
+
+class PlatformTimeStamper(DummyTimeStamper):
+    """pyHanko's in-process timestamper with our policy, random serials, UTC times, an accuracy
+    of one second, and the TSA key loaded once (not per token)."""
+
+    def __init__(self, tsa: Identity) -> None:
+        super().__init__(tsa_cert=to_asn1(tsa.certificate), tsa_key=tsa.asn1_key,
+                         certs_to_embed=SimpleCertificateStore.from_certs(
+                             [to_asn1(c) for c in tsa.chain]))
+        self._key = tsa.key
+
+    def _build_tst_info(self, message_imprint, dt_, req):
+        info = super()._build_tst_info(message_imprint, dt_, req)
+        info["policy"] = tsp.ObjectIdentifier(POLICY_OID)
+        info["serial_number"] = secrets.randbits(63)
+        info["accuracy"] = tsp.Accuracy({"seconds": 1})
+        return info
+
+    def _sign_tst_info(self, tst_info_data, md_algorithm, dt_):
+        # Same signed attributes as pyHanko's, signed with the key we hold in memory.
+        from asn1crypto import cms, core
+        from cryptography.hazmat.primitives import hashes
+        from pyhanko.sign import general
+        from pyhanko.sign.general import simple_cms_attribute
+
+        digest = hashes.Hash(get_pyca_cryptography_hash(md_algorithm))
+        digest.update(tst_info_data)
+        signed_attrs = cms.CMSAttributes([
+            simple_cms_attribute("content_type", "tst_info"),
+            simple_cms_attribute("signing_time", cms.Time({"utc_time": core.UTCTime(dt_)})),
+            simple_cms_attribute("signing_certificate",
+                                 general.as_signing_certificate(self.tsa_cert)),
+            simple_cms_attribute("message_digest", digest.finalize()),
+        ])
+        signature = self._key.sign(signed_attrs.dump(), padding.PKCS1v15(),
+                                   get_pyca_cryptography_hash(md_algorithm.upper()))
+        return signature, signed_attrs
+
+    def request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
+        self.fixed_dt = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        try:
+            return super().request_tsa_response(req)
+        finally:
+            self.fixed_dt = None
+
+
+async def platform_timestamper() -> PlatformTimeStamper:
+    return PlatformTimeStamper((await platform_authority()).tsa)
+
+
+async def timestamper() -> TimeStamper:
+    """The TSA signatures use: TSA_URL when configured, else the platform's own."""
+    url = get_settings().tsa_url
+    if url:
+        return HTTPTimeStamper(url, timeout=10)
+    return await platform_timestamper()
+
+
+def _rejection(fail: str, text: str) -> bytes:
+    return tsp.TimeStampResp({"status": tsp.PKIStatusInfo({
+        "status": tsp.PKIStatus("rejection"),
+        "status_string": [text],
+        "fail_info": tsp.PKIFailureInfo({fail}),
+    })}).dump()
+
+
+async def answer(query: bytes) -> bytes:
+    """The DER TimeStampResp for a DER TimeStampReq (a rejection for anything malformed)."""
+    try:
+        req = tsp.TimeStampReq.load(query)
+        algorithm = req["message_imprint"]["hash_algorithm"]["algorithm"].native
+        imprint = req["message_imprint"]["hashed_message"].native
+        policy = req["req_policy"].native
+    except Exception:  # noqa: BLE001 - anything unparseable is the client's bad data
+        return _rejection("bad_data_format", "malformed TimeStampReq")
+    if algorithm not in ALLOWED_DIGESTS:
+        return _rejection("bad_alg", f"unsupported hash algorithm {algorithm}")
+    if not isinstance(imprint, bytes) or len(imprint) * 8 != int(algorithm[3:]):
+        return _rejection("bad_data_format", "the hashed message does not fit its algorithm")
+    if policy is not None and policy != POLICY_OID:
+        return _rejection("unaccepted_policy", "unknown policy")
+    stamper = await platform_timestamper()
+    return stamper.request_tsa_response(req).dump()

@@ -1,0 +1,139 @@
+"""PAdES signing as a library: two signers, the seal and a document timestamp, each an
+incremental update into its own pre-created field, validated by pyHanko and by poppler's
+pdfsig with the CA trusted."""
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
+from pyhanko_certvalidator import ValidationContext
+
+from documents import pki, signing, tsa, verification
+from documents.signing import SigningError, StampText
+from tests.documents.signing_helpers import (
+    person,
+    pdfsig,
+    pdfsig_signatures,
+    pdftotext,
+    render_pdf,
+)
+
+
+@pytest.fixture(scope="module")
+def authority():
+    ca = pki.create_ca()
+    return pki.Authority(ca, pki.create_tsa(ca))
+
+
+@pytest.fixture(scope="module")
+def chain(authority):
+    """The render, then signer 1, signer 2, the seal and the document timestamp, with the
+    seconds each signature took."""
+    ca = authority.ca
+    stamper = tsa.PlatformTimeStamper(authority.tsa)
+    steps = [("signer-1", person(ca, "张三", "翠湖花园业主委员会"),
+              StampText("person", "张三", "业主委员会主任", "翠湖花园业主委员会")),
+             ("signer-2", person(ca, "李四", "青莲社区居民委员会"),
+              StampText("person", "李四", "居委会主任", "青莲社区居民委员会")),
+             ("seal", person(ca, "示范区住房和城乡建设局", "示范区住房和城乡建设局"),
+              StampText("seal", "王五", "", "示范区住房和城乡建设局"))]
+    files, seconds = [render_pdf()], []
+    for field, identity, stamp in steps:
+        started = time.perf_counter()
+        files.append(signing.sign_field(files[-1], field, identity, stamp, stamper,
+                                        reason="签署", location=stamp.organization))
+        seconds.append(time.perf_counter() - started)
+    files.append(signing.add_document_timestamp(files[-1], stamper))
+    return files, seconds
+
+
+def test_each_signature_is_an_incremental_update_of_the_file_before(chain):
+    files, _ = chain
+    for before, after in zip(files, files[1:]):
+        assert len(after) > len(before) and after.startswith(before)
+
+
+def test_two_signers_the_seal_and_the_document_timestamp_validate_in_pyhanko(chain, authority):
+    files, _ = chain
+    context = ValidationContext(trust_roots=[pki.to_asn1(authority.ca.certificate)],
+                                allow_fetching=False)
+    reader = PdfFileReader(io.BytesIO(files[-1]))
+    sigs = reader.embedded_signatures
+    assert [s.field_name for s in sigs][:3] == ["signer-1", "signer-2", "seal"]
+    assert len(sigs) == 4
+    for sig in sigs[:3]:
+        status = validate_pdf_signature(sig, context)
+        assert status.bottom_line, status.pretty_print_details()
+        assert status.intact and status.valid and status.trusted
+        # PAdES B-T: CAdES detached with a trusted signature timestamp.
+        assert sig.sig_object["/SubFilter"] == "/ETSI.CAdES.detached"
+        assert status.timestamp_validity is not None and status.timestamp_validity.trusted
+    doc_ts = validate_pdf_timestamp(sigs[3], validation_context=context)
+    assert doc_ts.intact and doc_ts.valid and doc_ts.trusted
+    assert sigs[3].sig_object["/SubFilter"] == "/ETSI.RFC3161"
+
+
+def test_signatures_validate_in_poppler_pdfsig_with_the_platform_ca_trusted(chain, authority):
+    files, _ = chain
+    found = pdfsig_signatures(pdfsig(files[-1], [authority.ca.certificate]))
+    for field, cn in (("signer-1", "张三"), ("signer-2", "李四"),
+                      ("seal", "示范区住房和城乡建设局")):
+        assert found[field]["Signature Validation"] == "Signature is Valid.", found
+        assert found[field]["Certificate Validation"] == "Certificate is Trusted.", found
+        assert found[field]["Signer Certificate Common Name"] == cn
+        assert found[field]["Signature Type"] == "ETSI.CAdES.detached"
+    # Without the CA in its database pdfsig still finds the signatures valid but not trusted.
+    untrusted = pdfsig_signatures(pdfsig(files[-1], []))
+    assert untrusted["signer-1"]["Signature Validation"] == "Signature is Valid."
+    assert untrusted["signer-1"]["Certificate Validation"] != "Certificate is Trusted."
+
+
+def test_visible_stamps_show_name_role_organisation_and_time_in_chinese(chain):
+    files, _ = chain
+    text = pdftotext(files[-1])
+    for expected in ("签署人：张三", "职务：业主委员会主任", "单位：翠湖花园业主委员会",
+                     "签署人：李四", "示范区住房和城乡建设局电子印章", "盖章人：王五", "北京时间"):
+        assert expected in text, text
+    assert "翠湖花园业主委员会会议纪要" in text  # the document's own text is untouched
+
+
+def test_the_platform_verifier_reports_everything_valid(chain, authority):
+    files, _ = chain
+    report = verification.check_pdf(files[-1], [authority.ca.certificate])
+    assert report.verdict == "valid", report
+    assert [s.kind for s in report.signatures] == ["signature", "signature", "signature",
+                                                   "document_timestamp"]
+    assert all(s.timestamp_trusted for s in report.signatures)
+    assert report.document_timestamp is not None
+
+
+def test_a_signed_field_cannot_be_signed_again_and_unknown_fields_are_refused(chain, authority):
+    files, _ = chain
+    ident = person(authority.ca, "赵六", "X")
+    stamper = tsa.PlatformTimeStamper(authority.tsa)
+    with pytest.raises(SigningError, match="already signed"):
+        signing.sign_field(files[1], "signer-1", ident, StampText("person", "赵六", "r", "o"),
+                           stamper)
+    with pytest.raises(SigningError, match="no signature field"):
+        signing.sign_field(files[1], "nobody", ident, StampText("person", "赵六", "r", "o"),
+                           stamper)
+
+
+def test_a_name_with_a_character_the_font_lacks_still_signs(authority):
+    pdf = render_pdf(fields={"s": (0, (40, 40, 200, 120))})
+    ident = person(authority.ca, "A", "B")
+    out = signing.sign_field(pdf, "s", ident, StampText("person", "王\U0001F600", "r", "o"),
+                             tsa.PlatformTimeStamper(authority.tsa))
+    assert "王□" in pdftotext(out)
+
+
+def test_signing_takes_well_under_a_second_per_signature(chain, capsys):
+    _, seconds = chain
+    with capsys.disabled():
+        print(f"\nsigning seconds per signature (PAdES B-T with CJK stamp): "
+              f"{', '.join(f'{s:.3f}' for s in seconds)}")
+    # The first signature also loads the font face; all stay far below a second.
+    assert max(seconds) < 1.5
