@@ -178,3 +178,13 @@ async def system_mark_notified(contract_id: int) -> bool:
     rows = await fetch("UPDATE service_contract SET expiry_notified_at = now()"
                        " WHERE id = $1 AND expiry_notified_at IS NULL RETURNING id", contract_id)
     return bool(rows)
+
+
+async def system_in_force_during(tenant_id: int, start: date, end: date) -> list[dict]:
+    """Contracts put in force (not drafts) whose term overlaps [start, end] and that were not
+    terminated before `start`."""
+    return await fetch(
+        "SELECT id, estate, property_company, status, starts_on, ends_on FROM service_contract"
+        " WHERE tenant = $1 AND status <> 'draft' AND starts_on <= $3 AND ends_on >= $2"
+        " AND (terminated_on IS NULL OR terminated_on >= $2) ORDER BY estate, id",
+        tenant_id, start, end)

@@ -232,6 +232,13 @@ async def active_property_company(tenant_id: int, estate_id: int) -> int | None:
     return row["property_company"] if row else None
 
 
+async def contracts_in_force_during(tenant_id: int, start: date, end: date) -> list[dict]:
+    """System level: the tenant's contracts in force at some time in [start, end] (put in force,
+    term overlapping the period, not terminated before it): {id, estate, property_company,
+    status, starts_on, ends_on}. Evaluation campaigns assess each of them."""
+    return await repo.system_in_force_during(tenant_id, start, end)
+
+
 async def seed_contract(tenant_id: int, estate_id: int, property_company_id: int,
                         counterparty_id: int, *, number: str, starts_on: date, ends_on: date,
                         fee: Decimal, sla: dict | None = None, scope_items: list[str] = ()) -> int:

@@ -1,5 +1,15 @@
 """What the evaluations package adds to the app: API controllers and web pages (gongzhi.app mounts them)."""
 from __future__ import annotations
 
-ROUTERS: list = []  # API controllers
-PAGES: list = []  # web page handlers (templates in evaluations/templates)
+from evaluations import pages
+from evaluations.campaign_controllers import (
+    AssessmentController,
+    CampaignController,
+    SurveyController,
+)
+from evaluations.scheme_controllers import ConflictController, SchemeController
+from evaluations.submission_controllers import SubmissionController
+
+ROUTERS: list = [SchemeController, ConflictController, CampaignController, AssessmentController,
+                 SurveyController, SubmissionController]  # API controllers
+PAGES: list = [*pages.PAGES]  # web page handlers (templates in evaluations/templates)

@@ -391,3 +391,19 @@ async def user_contact(tenant_id: int, user_id: int) -> dict | None:
                        " LEFT JOIN person p ON p.id = u.person WHERE u.tenant = $1 AND u.id = $2",
                        tenant_id, user_id)
     return rows[0] if rows else None
+
+
+async def owned_units(tenant_id: int, person_id: int, estate_id: int | None) -> list[dict]:
+    rows = await fetch("SELECT o.unit, o.estate, u.number, b.name AS building, u.developer_unsold"
+                       " FROM ownership o"
+                       " JOIN unit u ON u.id = o.unit JOIN building b ON b.id = u.building"
+                       " WHERE o.tenant = $1 AND o.person = $2 AND ($3::int IS NULL OR o.estate = $3)"
+                       " ORDER BY o.estate, b.name, u.number", tenant_id, person_id, estate_id)
+    return rows
+
+
+async def household_counts(tenant_id: int, estate_ids: list[int]) -> dict[int, int]:
+    rows = await fetch("SELECT estate, count(*) AS n FROM unit WHERE tenant = $1"
+                       " AND estate = ANY($2::int[]) AND NOT developer_unsold GROUP BY estate",
+                       tenant_id, list(estate_ids))
+    return {r["estate"]: r["n"] for r in rows}

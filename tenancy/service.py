@@ -323,3 +323,15 @@ async def organization_members(tenant_id: int, org_id: int,
 async def user_contact(tenant_id: int, user_id: int) -> dict | None:
     """{name, phone} of an account (its linked resident's when linked), for case intake."""
     return await repo.user_contact(tenant_id, user_id)
+
+
+async def owned_units(tenant_id: int, person_id: int, estate_id: int | None = None) -> list[dict]:
+    """Units the person owns ({unit, estate, number, building, developer_unsold}), in one
+    estate or all."""
+    return await repo.owned_units(tenant_id, person_id, estate_id)
+
+
+async def household_counts(tenant_id: int, estate_ids: list[int]) -> dict[int, int]:
+    """Households per estate: its units, leaving out the developer's unsold ones (estates
+    without any such unit are absent)."""
+    return await repo.household_counts(tenant_id, estate_ids)
