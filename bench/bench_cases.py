@@ -92,12 +92,8 @@ def list_sql(facts: dict, *, overdue: bool = False, status: str | None = None,
 
     scope = Scope(facts["tenant"], facts["pm_user"], (facts["pm_org"],), (), False)
     f = search.Filters(status=status, overdue_at=datetime.now(timezone.utc) if overdue else None)
-    conditions, args = search.where(scope, f)
-    if after is not None:
-        conditions.append(search._after("-created_at", (None, after), args))
-    args.append(50)
-    return (f"SELECT c.* FROM case_record c WHERE {' AND '.join(conditions)}"
-            f" ORDER BY {search._order_by('-created_at')} LIMIT ${len(args)}", args)
+    return search.page_sql(scope, f, sort="-created_at",
+                           after=(None, after) if after is not None else None, limit=50)
 
 
 async def explain(url: str, facts: dict, deep_id: int) -> None:

@@ -1,5 +1,5 @@
 """The ceiling for the case list: a bare ASGI app that runs the very SQL of GET /api/v1/cases
-(built by cases.search.where/_after/_order_by for a fixed Scope) through a raw asyncpg pool and
+(built by cases.search.page_sql for the measured user's Scope) through a raw asyncpg pool and
 returns msgspec Structs as JSON. No auth, no principal loading, no Litestar, no CaseOut mapping.
 
     DATABASE_URL=… BENCH_TENANT=1 BENCH_USER=8 BENCH_ORGS=14 uvicorn bench.ceiling_app:app
@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cases import search  # noqa: E402
 from cases.case_repository import Scope  # noqa: E402
+from core.db import keep_session  # noqa: E402  (the app's pool settings: no reset round trip)
 
 SCOPE = Scope(int(os.environ.get("BENCH_TENANT", "1")), int(os.environ.get("BENCH_USER", "0")),
               tuple(int(o) for o in os.environ.get("BENCH_ORGS", "").split(",") if o), (), False)
@@ -45,14 +46,9 @@ async def _page(query: dict[str, list[str]]) -> bytes:
     overdue = query.get("overdue", ["false"])[0] == "true"
     limit = int(query.get("limit", ["50"])[0])
     f = search.Filters(status=status, overdue_at=datetime.now(timezone.utc) if overdue else None)
-    conditions, args = search.where(SCOPE, f)
-    if "cursor" in query:
-        conditions.append(search._after("-created_at",
-                                        search.decode_cursor("-created_at", query["cursor"][0]),
-                                        args))
-    args.append(limit)
-    sql = (f"SELECT c.* FROM case_record c WHERE {' AND '.join(conditions)}"
-           f" ORDER BY {search._order_by('-created_at')} LIMIT ${len(args)}")
+    after = (search.decode_cursor("-created_at", query["cursor"][0]) if "cursor" in query
+             else None)
+    sql, args = search.page_sql(SCOPE, f, sort="-created_at", after=after, limit=limit)
     async with _pool.acquire() as conn:
         rows = await conn.fetch(sql, *args)
     if rows and _struct is None:
@@ -70,7 +66,7 @@ async def app(scope: dict, receive: Any, send: Any) -> None:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 _pool = await asyncpg.create_pool(os.environ["DATABASE_URL"], min_size=8,
-                                                  max_size=8, init=_init)
+                                                  max_size=8, init=_init, reset=keep_session)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await _pool.close()

@@ -23,14 +23,25 @@ class Scope:
     tenant_wide: bool = False
 
     def sql(self, first: int) -> tuple[str, list[Any]]:
-        """A WHERE fragment with placeholders from $first on, and its arguments."""
-        n = first
-        return (f"c.tenant = ${n} AND (${n + 4} OR c.reporter_user = ${n + 1}"
-                f" OR c.assignee_user = ${n + 1} OR c.responsible_org = ANY(${n + 2}::int[])"
-                f" OR c.estate = ANY(${n + 3}::int[]) OR EXISTS (SELECT 1 FROM case_follower f"
-                f" WHERE f.\"case\" = c.id AND f.\"user\" = ${n + 1}))",
-                [self.tenant_id, self.user_id, list(self.orgs), list(self.estates),
-                 self.tenant_wide])
+        """A WHERE fragment with placeholders from $first on, and its arguments. Built for the
+        caller's shape (no always-true parameters, the follower test as an array the planner
+        evaluates once), so the planner can combine the reasons' indexes (BitmapOr)."""
+        args: list[Any] = [self.tenant_id]
+        if self.tenant_wide:
+            return f"c.tenant = ${first}", args
+
+        def arg(value: Any) -> str:
+            args.append(value)
+            return f"${first + len(args) - 1}"
+
+        user = arg(self.user_id)
+        reasons = [f"c.reporter_user = {user}", f"c.assignee_user = {user}",
+                   f'c.id = ANY(ARRAY(SELECT f."case" FROM case_follower f WHERE f."user" = {user}))']
+        if self.orgs:
+            reasons.append(f"c.responsible_org = ANY({arg(list(self.orgs))}::int[])")
+        if self.estates:
+            reasons.append(f"c.estate = ANY({arg(list(self.estates))}::int[])")
+        return f"c.tenant = ${first} AND ({' OR '.join(reasons)})", args
 
 
 def _decoded(row: dict[str, Any]) -> dict[str, Any]:

@@ -100,11 +100,13 @@ def is_overdue(case: dict, at: datetime) -> bool:
                                           and at > case["ack_due_at"])
 
 
-def case_out(p: Principal, case: dict, *, unmasked: bool = False) -> CaseOut:
+def case_out(p: Principal, case: dict, *, unmasked: bool = False,
+             at: datetime | None = None) -> CaseOut:
+    """`at`: the moment overdue is judged at (one per page; default now)."""
     name, phone = case["reporter_name"], case["reporter_phone"]
     reporter = Reporter(name=name, phone=phone, masked=False) if unmasked else Reporter(
         name=mask_name(name) or "", phone=mask_phone(phone), masked=True)
-    actors = set(actor_seats(p, case))
+    actors = frozenset(actor_seats(p, case))
     return CaseOut(
         id=case["id"], estate_id=case["estate"], building_id=case["building"],
         unit_id=case["unit"], location=case["location"], category=case["category"],
@@ -114,14 +116,16 @@ def case_out(p: Principal, case: dict, *, unmasked: bool = False) -> CaseOut:
         responsible_organization_id=case["responsible_org"],
         assignee_user_id=case["assignee_user"], reporter=reporter,
         ack_due_at=case["ack_due_at"], resolve_due_at=case["resolve_due_at"],
-        overdue=is_overdue(case, now()), acknowledged_at=case["acknowledged_at"],
+        overdue=is_overdue(case, at or now()), acknowledged_at=case["acknowledged_at"],
         resolved_at=case["resolved_at"], closed_at=case["closed_at"],
         resolution=case["resolution"], transfers=case["transfers"], returns=case["returns"],
         reopens=case["reopens"], pauses=case["pause_count"], rating=case["rating"],
         rating_comment=case["rating_comment"], duplicate_of_case_id=case["duplicate_of"],
         sla_source=case["sla_source"], version=case["version"], created_at=case["created_at"],
         updated_at=case["updated_at"],
-        allowed_actions=lifecycle.allowed_actions(state_of(case), actors))
+        allowed_actions=list(lifecycle._allowed(case["status"], case["paused"],
+                                                case["extension_until"] is not None,
+                                                case["escalated"], actors)))
 
 
 # --- intake -------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ case; `resolved_at` is set exactly while the case is resolved or closed.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from datetime import datetime
 
 STATUSES = ("submitted", "accepted", "assigned", "acknowledged", "in_progress", "resolved",
@@ -123,8 +124,19 @@ def _state_allows(state: CaseState, action: str) -> bool:
 
 def allowed_actions(state: CaseState, actors: frozenset[str] | set[str] | None = None) -> list[str]:
     """Actions the state allows (for these actors, when given), in table order."""
-    return [a for a in ACTIONS if _state_allows(state, a)
-            and (actors is None or RULES[a].actors & set(actors))]
+    return list(_allowed(state.status, state.paused, state.extension_pending, state.escalated,
+                         None if actors is None else frozenset(actors)))
+
+
+@lru_cache(maxsize=4096)
+def _allowed(status: str, paused: bool, extension_pending: bool, escalated: bool,
+             actors: frozenset[str] | None) -> tuple[str, ...]:
+    """Only these four fields decide (see _state_allows), so a list page of cases costs a few
+    dictionary look-ups instead of the table walked once per row."""
+    state = CaseState(status=status, paused=paused, extension_pending=extension_pending,
+                      escalated=escalated)
+    return tuple(a for a in ACTIONS if _state_allows(state, a)
+                 and (actors is None or RULES[a].actors & actors))
 
 
 def check(state: CaseState, action: str, actors: frozenset[str] | set[str]) -> None:

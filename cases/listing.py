@@ -3,8 +3,9 @@ dashboards. Both read through the caller's scope (cases.case_service.scope_for),
 exactly the cases the caller could open one by one."""
 from __future__ import annotations
 
+import inspect
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any, get_type_hints
 
 from litestar import Request
 from litestar.openapi.spec import Example
@@ -31,7 +32,7 @@ def filters(p: Principal, *, status: str | None = None, estate_id: int | None = 
             category: str | None = None, priority: str | None = None,
             assigned_to_me: bool = False, overdue: bool = False,
             created_from: date | None = None, created_to: date | None = None,
-            q: str | None = None) -> search.Filters:
+            q: str | None = None, open_only: bool = False) -> search.Filters:
     """The list filters from query parameters, checked."""
     if created_from and created_to and created_from > created_to:
         raise _invalid("created_to", _("The end date must not lie before the start date."))
@@ -42,21 +43,37 @@ def filters(p: Principal, *, status: str | None = None, estate_id: int | None = 
     return search.Filters(status=status, estate=estate_id, category=category, priority=priority,
                           assignee=p.user_id if assigned_to_me else None,
                           overdue_at=now() if overdue else None, created_from=created_from,
-                          created_to=created_to, q=q)
+                          created_to=created_to, q=q, open_only=open_only)
 
 
-async def case_filters(request: Request, tx: object, status: StatusName | None = None,
+async def case_filters(request: Request, status: StatusName | None = None,
                        estate_id: Annotated[int | None, Parameter(ge=1)] = None,
                        category: Category | None = None, priority: PriorityName | None = None,
                        assigned_to_me: bool = False, overdue: bool = False,
                        created_from: CreatedFrom = None, created_to: CreatedTo = None,
-                       q: SearchText = None) -> search.Filters:
+                       q: SearchText = None, open: OpenOnly = False) -> search.Filters:
     """Litestar dependency `f`: the list filters every list-shaped route shares (list, counts,
-    exports), declared once. It takes `tx` so that `tx` stays the only dependency resolved in
-    the first batch (see README: the transaction lives in a context variable)."""
+    exports), declared once. Read-only routes take it as is and run without a transaction (one
+    statement needs none; BEGIN and COMMIT would be two more round trips per list). Routes that
+    also take `tx` use `case_filters_in_tx`."""
     return filters(request.user, status=status, estate_id=estate_id, category=category,
                    priority=priority, assigned_to_me=assigned_to_me, overdue=overdue,
-                   created_from=created_from, created_to=created_to, q=q)
+                   created_from=created_from, created_to=created_to, q=q, open_only=open)
+
+
+def _requiring_tx(dependency):
+    """`dependency` with `tx` as an extra parameter, so that `tx` stays the only dependency
+    resolved in the first batch (README: the transaction lives in a context variable, which a
+    dependency resolved beside it in another task would not pass on)."""
+    async def provide(tx: object, **kwargs: Any) -> search.Filters:
+        return await dependency(**kwargs)
+
+    signature = inspect.signature(dependency)
+    provide.__signature__ = signature.replace(parameters=[  # type: ignore[attr-defined]
+        inspect.Parameter("tx", inspect.Parameter.KEYWORD_ONLY, annotation=object),
+        *(p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in signature.parameters.values())])
+    provide.__annotations__ = {"tx": object, **get_type_hints(dependency, include_extras=True)}
+    return provide
 
 
 async def list_cases(p: Principal, f: search.Filters, *, sort: str = search.DEFAULT_SORT,
@@ -70,7 +87,8 @@ async def list_cases(p: Principal, f: search.Filters, *, sort: str = search.DEFA
             raise _invalid("cursor", _("This cursor is not valid for this list; start again "
                                        "without a cursor.")) from None
     rows = await search.page(scope_for(p), f, sort=sort, after=after, limit=limit)
-    items = [case_out(p, r, unmasked=p.user_id == r["reporter_user"]) for r in rows]
+    at = now()
+    items = [case_out(p, r, unmasked=p.user_id == r["reporter_user"], at=at) for r in rows]
     more = len(rows) == limit
     return CasePage(items=items, next_cursor=search.encode_cursor(sort, rows[-1]) if more else None)
 
@@ -89,3 +107,7 @@ CreatedTo = Annotated[date | None, Parameter(
 SearchText = Annotated[str | None, Parameter(
     max_length=MAX_QUERY, description="Text in the description or location (substring, "
                                       "any language)", examples=[Example(value="电梯")])]
+OpenOnly = Annotated[bool, Parameter(description="Only cases not yet resolved (submitted, "
+                                                 "accepted, assigned, acknowledged, in progress, "
+                                                 "returned)")]
+case_filters_in_tx = _requiring_tx(case_filters)

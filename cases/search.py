@@ -21,11 +21,14 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from cases.calendar import TZ
-from cases.case_repository import OPEN_STATUSES, Scope, _decoded
+from cases.case_repository import OPEN_STATUSES, Scope
 from core.db import fetch
 
 SORTS = ("-created_at", "created_at", "resolve_due_at", "priority")
 DEFAULT_SORT = "-created_at"
+# Spelled exactly like the predicate of the partial indexes on open cases (migration), so the
+# planner can use them.
+OPEN_SQL = f"c.status = ANY('{{{','.join(OPEN_STATUSES)}}}'::text[])"
 PRIORITY_RANK = "(CASE c.priority WHEN 'emergency' THEN 0 WHEN 'urgent' THEN 1 ELSE 2 END)"
 # sort -> (key expression or None for id only, key order, id order)
 _ORDER: dict[str, tuple[str | None, str, str]] = {
@@ -51,11 +54,12 @@ class Filters:
     created_from: date | None = None  # Asia/Shanghai calendar days, both inclusive
     created_to: date | None = None
     q: str | None = None
+    open_only: bool = False  # not yet resolved (cases.case_repository.OPEN_STATUSES)
 
     def described(self) -> dict[str, Any]:
         """The filters that are set, for the audit log."""
         return {k: (v.isoformat() if isinstance(v, (date, datetime)) else v)
-                for k, v in self.__dict__.items() if v is not None}
+                for k, v in self.__dict__.items() if v is not None and v is not False}
 
 
 def day_start(day: date) -> datetime:
@@ -70,7 +74,12 @@ def like_pattern(text: str) -> str:
 def where(scope: Scope, f: Filters) -> tuple[list[str], list[Any]]:
     """WHERE conditions (joined with AND by the caller) and their arguments."""
     sql, args = scope.sql(1)
-    conditions = [sql]
+    return [sql, *filter_conditions(f, args)], args
+
+
+def filter_conditions(f: Filters, args: list[Any]) -> list[str]:
+    """The filters' conditions on `c`, their arguments appended to `args`."""
+    conditions: list[str] = []
 
     def arg(value: Any) -> str:
         args.append(value)
@@ -80,10 +89,11 @@ def where(scope: Scope, f: Filters) -> tuple[list[str], list[Any]]:
                           ("priority", f.priority), ("assignee_user", f.assignee)):
         if value is not None:
             conditions.append(f"c.{column} = {arg(value)}")
+    if f.open_only or f.overdue_at is not None:
+        conditions.append(OPEN_SQL)
     if f.overdue_at is not None:
         at = arg(f.overdue_at)
-        conditions.append(f"c.status = ANY('{{{','.join(OPEN_STATUSES)}}}'::text[])"
-                          f" AND NOT c.paused AND (c.resolve_due_at < {at}"
+        conditions.append(f"NOT c.paused AND (c.resolve_due_at < {at}"
                           f" OR (c.acknowledged_at IS NULL AND c.ack_due_at < {at}))")
     if f.created_from is not None:
         conditions.append(f"c.created_at >= {arg(day_start(f.created_from))}")
@@ -92,7 +102,7 @@ def where(scope: Scope, f: Filters) -> tuple[list[str], list[Any]]:
     if f.q:
         pattern = arg(like_pattern(f.q))
         conditions.append(f"(c.description ILIKE {pattern} OR c.location ILIKE {pattern})")
-    return conditions, args
+    return conditions
 
 
 # --- cursors ------------------------------------------------------------------------------------
@@ -150,15 +160,77 @@ def _order_by(sort: str) -> str:
 
 
 # --- queries ------------------------------------------------------------------------------------
-async def page(scope: Scope, f: Filters, *, sort: str = DEFAULT_SORT,
-               after: tuple[Any, int] | None = None, limit: int = 50) -> list[dict]:
-    conditions, args = where(scope, f)
+# What a list row needs (everything but the JSONB pauses and SLA targets, which only the detail
+# and the transitions read).
+LIST_COLUMNS = ", ".join(f"c.{name}" for name in (
+    "id", "tenant", "estate", "building", "unit", "location", "latitude", "longitude", "category",
+    "priority", "description", "channel", "reporter_user", "reporter_name", "reporter_phone",
+    "created_by", "responsible_org", "assignee_user", "status", "paused", "extension_until",
+    "escalated", "duplicate_of", "sla_source", "routed_at", "ack_due_at", "resolve_due_at",
+    "acknowledged_at", "resolved_at", "closed_at", "resolution", "transfers", "returns", "reopens",
+    "pause_count", "rating", "rating_comment", "version", "created_at", "updated_at"))
+
+
+LATERAL_MAX = 16  # organisations or estates walked one by one; more are read in one scan
+
+
+def page_sql(scope: Scope, f: Filters, *, sort: str = DEFAULT_SORT,
+             after: tuple[Any, int] | None = None, limit: int = 50) -> tuple[str, list[Any]]:
+    """One page of the list as SQL and its arguments.
+
+    A caller sees a case for one of several reasons (reporter, assignee, follower, member of the
+    responsible organisation, committee covering the estate). As one OR that condition defeats
+    every index: the planner walks the whole tenant newest first and filters. So each reason is
+    a branch of its own that walks its own index in the sort order and stops after `limit` rows
+    (one walk per organisation or estate, through LATERAL, for up to LATERAL_MAX of them), and the
+    page is the best `limit` ids of the branches' union, read back by primary key. The cost is
+    about `limit` rows per branch, whatever the table's size."""
+    args: list[Any] = [scope.tenant_id]
+    conditions = filter_conditions(f, args)
     if after is not None:
         conditions.append(_after(sort, after, args))
     args.append(limit)
-    rows = await fetch(f"SELECT c.* FROM case_record c WHERE {' AND '.join(conditions)}"
-                       f" ORDER BY {_order_by(sort)} LIMIT ${len(args)}", *args)
-    return [_decoded(r) for r in rows]
+    n = f"${len(args)}"
+    tail = "".join(f" AND {c}" for c in conditions)
+    order = _order_by(sort)
+    if scope.tenant_wide:
+        return (f"SELECT {LIST_COLUMNS} FROM case_record c WHERE c.tenant = $1{tail}"
+                f" ORDER BY {order} LIMIT {n}", args)
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    key_sql = _ORDER[sort][0]
+    picked = "c.id" + (f", {key_sql} AS k" if key_sql else "")
+
+    def branch(condition: str, source: str = "case_record c") -> str:
+        return (f"(SELECT {picked} FROM {source} WHERE c.tenant = $1 AND {condition}{tail}"
+                f" ORDER BY {order} LIMIT {n})")
+
+    user = arg(scope.user_id)
+    branches = [branch(f"c.reporter_user = {user}"), branch(f"c.assignee_user = {user}"),
+                branch(f'f."user" = {user}',
+                       'case_follower f JOIN case_record c ON c.id = f."case"')]
+    for column, values in (("responsible_org", scope.orgs), ("estate", scope.estates)):
+        if len(values) == 1:
+            branches.append(branch(f"c.{column} = {arg(values[0])}"))
+        elif len(values) > LATERAL_MAX:  # a street's estates: one scan beats hundreds of walks
+            branches.append(branch(f"c.{column} = ANY({arg(list(values))}::int[])"))
+        elif values:
+            branches.append(f"(SELECT x.* FROM unnest({arg(list(values))}::int[]) AS s(v)"
+                            f" CROSS JOIN LATERAL {branch(f'c.{column} = s.v')} AS x)")
+    _key, key_order, id_order = _ORDER[sort]
+    best = ", ".join(([f"u.k {key_order}"] if key_sql else []) + [f"u.id {id_order}"])
+    return (f"SELECT {LIST_COLUMNS} FROM case_record c WHERE c.id IN (SELECT u.id FROM"
+            f" ({' UNION '.join(branches)}) AS u ORDER BY {best} LIMIT {n})"
+            f" ORDER BY {order}", args)
+
+
+async def page(scope: Scope, f: Filters, *, sort: str = DEFAULT_SORT,
+               after: tuple[Any, int] | None = None, limit: int = 50) -> list[dict]:
+    sql, args = page_sql(scope, f, sort=sort, after=after, limit=limit)
+    return await fetch(sql, *args)
 
 
 async def batches(scope: Scope, f: Filters, *, sort: str = DEFAULT_SORT, size: int = 1000,

@@ -41,7 +41,16 @@ def configure_engine() -> PostgresEngine:
 async def start_pool() -> None:
     settings = get_settings()
     engine = configure_engine()
-    await engine.start_connection_pool(min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+    await engine.start_connection_pool(min_size=settings.db_pool_min, max_size=settings.db_pool_max,
+                                       reset=keep_session)
+
+
+async def keep_session(conn: object) -> None:
+    """asyncpg's pool `reset`: nothing. Its default sends one more statement on every release
+    (unlock advisory locks, CLOSE ALL, UNLISTEN, RESET ALL), a round trip per query made
+    outside a transaction; we never leave such session state behind (advisory locks are
+    transaction-scoped, no LISTEN, no session SET). asyncpg still rolls back a transaction
+    left open before this runs."""
 
 
 async def close_pool() -> None:

@@ -71,18 +71,30 @@ async def load_seats(user_id: int, tenant_id: int) -> tuple[Seat, ...]:
 async def _expanded_coverage(tenant_id: int, org_ids: list[int]) -> dict[int, dict[str, set[int]]]:
     """Each organisation's covered places expanded downwards (street -> communities -> estates)
     and upwards to the enclosing community and street."""
+    # One join per kind of coverage (an OR across them would pair every coverage row with
+    # every estate of the tenant: 14 ms per request with 2,000 estates).
     rows = await fetch(
         """
         WITH cov AS (
           SELECT organization, street, community, estate FROM organization_coverage
-          WHERE tenant = $1 AND organization = ANY($2::int[]))
-        SELECT cov.organization, e.id AS estate, c.id AS community, c.street AS street
-          FROM cov JOIN estate e ON e.tenant = $1 JOIN community c ON c.id = e.community
-          WHERE e.id = cov.estate OR e.community = cov.community OR c.street = cov.street
+          WHERE tenant = $1 AND organization = ANY($2::int[])),
+        place AS (
+          SELECT cov.organization, cov.estate FROM cov WHERE cov.estate IS NOT NULL
+          UNION ALL
+          SELECT cov.organization, e.id FROM cov
+            JOIN estate e ON e.community = cov.community AND e.tenant = $1
+          UNION ALL
+          SELECT cov.organization, e.id FROM cov
+            JOIN community c ON c.street = cov.street AND c.tenant = $1
+            JOIN estate e ON e.community = c.id)
+        SELECT place.organization, e.id AS estate, c.id AS community, c.street AS street
+          FROM place JOIN estate e ON e.id = place.estate JOIN community c ON c.id = e.community
         UNION
         SELECT cov.organization, NULL, c.id, c.street
-          FROM cov JOIN community c ON c.tenant = $1
-          WHERE c.id = cov.community OR c.street = cov.street
+          FROM cov JOIN community c ON c.id = cov.community
+        UNION
+        SELECT cov.organization, NULL, c.id, c.street
+          FROM cov JOIN community c ON c.street = cov.street AND c.tenant = $1
         UNION
         SELECT cov.organization, NULL, NULL, cov.street FROM cov WHERE cov.street IS NOT NULL
         """, tenant_id, org_ids)
