@@ -6,6 +6,7 @@ from saq import CronJob
 from core import outbox
 from core.db import db
 from evaluations import campaign_service
+from evaluations.results_service import compute_campaign_results
 
 
 async def close_due_campaigns(ctx=None) -> int:
@@ -25,7 +26,7 @@ async def evaluation_reminders(ctx=None) -> int:
     return sent
 
 
-FUNCTIONS: list = [close_due_campaigns, evaluation_reminders]
+FUNCTIONS: list = [close_due_campaigns, evaluation_reminders, compute_campaign_results]
 # Reminders at 09:00 China time (01:00 UTC).
 CRON_JOBS: list = [CronJob(close_due_campaigns, cron="*/5 * * * *", timeout=300),
                    CronJob(evaluation_reminders, cron="0 1 * * *", timeout=600)]

@@ -5,7 +5,8 @@ Components (the scheme version's `evaluator_weights`, summing to 100):
 - owners_committee, residents_committee, street_office, bureau_inspection: the mean of the
   `score` (0–100, already weighted over the criteria tree) of the kind's submitted or locked
   submissions; drafts never count. No submission: the component is missing.
-- owners_survey: the mean overall answer (1–5) × 20 (5 stars = 100, 1 star = 20). Below the
+- owners_survey: the mean overall answer (1–5) on the 0–100 scale, (mean − 1) × 25 (1 star = 0,
+  3 = 50, 5 = 100; evaluations.survey_service defines the response rate). Below the
   scheme's minimum response rate it is insufficient, and the scheme's `survey_rule` applies:
   'reweight' drops it like a missing component, 'hold' holds the whole assessment (no total,
   no grade) until the bureau decides.
@@ -18,9 +19,10 @@ matches the total shown.
 
 Grades: the first band (highest `min_score` first) whose `min_score` ≤ total.
 Rank: competition ranking ("1224"): equal totals share a rank, the next rank skips.
-Company roll-up: the units-weighted mean of its assessments' totals (held ones left out), the
-weight being the estate's number of units — all of them, developer-unsold included, since the
-company serves the whole estate —, at least 1 so an estate with no unit ledger still counts.
+Company roll-up: the households-weighted mean of its assessments' totals (held ones left out),
+the weight being the estate's households — its units without the developer's unsold ones, the
+same count as the survey's response rate —, at least 1 so an estate with no unit ledger still
+counts.
 """
 from __future__ import annotations
 
@@ -85,7 +87,7 @@ def objective_score(metrics: Mapping[str, Any]) -> tuple[float | None, dict[str,
 
 
 def survey_score(average_overall: float | None) -> float | None:
-    return None if average_overall is None else round2(average_overall * 20)
+    return None if average_overall is None else round2((average_overall - 1) * 25)
 
 
 def kind_score(submission_scores: Sequence[float | None]) -> float | None:
@@ -157,7 +159,7 @@ class Rollup:
     score: float | None
     estates: int  # assessments counted
     held: int  # assessments left out (held)
-    units: int  # units weighing the counted ones
+    units: int  # households weighing the counted ones
 
 
 def rollup(company_id: int, assessments: Iterable[tuple[float | None, int]]) -> Rollup:

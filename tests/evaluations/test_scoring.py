@@ -79,7 +79,7 @@ def test_objective_metrics_map_through_linear_bands():
 
 
 def test_survey_and_kind_scores():
-    assert s.survey_score(4.2) == 84.0 and s.survey_score(None) is None
+    assert s.survey_score(4.2) == 80.0 and s.survey_score(1) == 0.0 and s.survey_score(None) is None
     assert s.kind_score([90, None, 81]) == 85.5 and s.kind_score([]) is None
 
 

@@ -33,8 +33,10 @@ from tenancy import system_repository as sysrepo
 WALKER_IDS = {"scheme_id": "evaluation_scheme", "scheme_version_id": "evaluation_scheme_version",
               "campaign_id": "evaluation_campaign", "assessment_id": "evaluation_assessment",
               "submission_id": "evaluation_submission", "evaluation_photo_id": "evaluation_photo",
-              "conflict_id": "evaluation_conflict"}
-WALKER_ALIASES = {"conflicted_organization_id": "organization_id"}
+              "conflict_id": "evaluation_conflict",
+              "objection_id": "evaluation_objection"}  # results: tests/evaluations/results_world.py
+WALKER_ALIASES = {"conflicted_organization_id": "organization_id",
+                  "company_id": "organization_id", "evidence_case_id": "case_id"}
 
 
 def quarter_start(day: date) -> date:
@@ -89,3 +91,5 @@ async def seed(tenant: int, tag: str, side) -> None:
         evaluation_campaign=campaign["id"], evaluation_assessment=assessment["id"],
         evaluation_submission=oc, evaluation_photo=photo["id"],
         evaluation_conflict=conflict["id"], evaluation_second_company=other["id"])
+    from tests.evaluations import results_world  # the results half's victims
+    await results_world.seed(tenant, tag, side)
