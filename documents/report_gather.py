@@ -12,6 +12,7 @@ from datetime import date, datetime, timezone
 from documents import report_repository as rr
 from documents.report_data import (
     CATEGORIES,
+    EVALUATOR_KINDS,
     AnnualReportData,
     AssessmentResult,
     CaseStats,
@@ -120,12 +121,12 @@ async def _assessment(tenant_id: int, contract_id: int, start: date, end: date,
     components = [ComponentScore(kind=k, weight=float(v.get("weight") or 0),
                                  effective_weight=float(v.get("effective_weight") or 0),
                                  score=v.get("score"), state=str(v.get("state") or "ok"))
-                  for k, v in kinds.items()]
+                  for k, v in sorted(kinds.items(), key=lambda kv: _kind_order(kv[0]))]
     subs = await rr.submissions(tenant_id, a["id"]) if published else []
     scores = await rr.criterion_scores(tenant_id, [s["id"] for s in subs]) if subs else []
     by_sub = {s["id"]: s["organization"] for s in subs}
     criteria = []
-    for leaf in _leaves(a["criteria"] or []):
+    for leaf in _leaves(a["criteria"] or []) if published else []:
         row = {by_sub[s["submission"]]: s["score"] for s in scores
                if s["criterion_key"] == leaf["key"]}
         criteria.append(CriterionRow(key=leaf["key"], name=leaf.get("name_zh") or leaf["key"],
@@ -155,6 +156,10 @@ async def _assessment(tenant_id: int, contract_id: int, start: date, end: date,
         adjusted_score=o["adjusted_score"], resolution=o["resolution_reason"] or "")
         for o in raw]
     return result, survey, objections, a["id"]
+
+
+def _kind_order(kind: str) -> int:
+    return EVALUATOR_KINDS.index(kind) if kind in EVALUATOR_KINDS else len(EVALUATOR_KINDS)
 
 
 def _leaves(nodes: list[dict]) -> list[dict]:

@@ -228,3 +228,12 @@ async def campaign_assessments(tenant_id: int, campaign_id: int) -> list[dict]:
         " JOIN organization o ON o.id = a.property_company"
         " JOIN service_contract c ON c.id = a.contract"
         " WHERE a.tenant = $1 AND a.campaign = $2 ORDER BY e.name, a.id", tenant_id, campaign_id)
+
+
+async def campaigns(tenant_id: int, limit: int = 50) -> list[dict]:
+    """The tenant's evaluation campaigns, newest period first, with their assessment counts."""
+    return await fetch(
+        "SELECT c.id, c.name, c.period_kind, c.period_start, c.period_end, c.status,"
+        " (SELECT count(*) FROM evaluation_assessment a WHERE a.campaign = c.id) AS assessments"
+        " FROM evaluation_campaign c WHERE c.tenant = $1"
+        " ORDER BY c.period_start DESC, c.id DESC LIMIT $2", tenant_id, limit)

@@ -15,7 +15,8 @@ from tenancy.principal import Principal
 from tenancy.repository import load_seats
 
 WALKER_IDS = {"/api/v1/documents:document_id": "registered_document",
-              "/documents:document_id": "registered_document"}
+              "/documents:document_id": "registered_document",
+              "export_id": "document_export"}
 
 
 def tiny_pdf(text: str = "Gongzhi") -> bytes:
@@ -69,6 +70,15 @@ async def seed(tenant: int, tag: str, side) -> None:
     side.extra["registered_version"] = version["version"]
     await fetch("UPDATE outbox_event SET published_at = now() WHERE tenant_id = $1"
                 " AND topic LIKE 'document.%' AND published_at IS NULL", tenant)
+    # A finished campaign download of the street office (exports are read by the requesting
+    # organisation's members only).
+    side.extra["document_export"] = (await fetch(
+        "INSERT INTO document_export (tenant, kind, subject_type, subject_id, requested_by,"
+        " organization, state, done, total, file_name, storage_key, sha256, size, created_at)"
+        " VALUES ($1, 'campaign_zip', 'evaluation_campaign', 0, $2, $3, 'ready', 1, 1,"
+        " $4, $5, $6, $7, now()) RETURNING id", tenant, side.user_ids["street_office:admin"],
+        side.orgs["street_office"], f"{side.marker}.zip", version["storage_key"],
+        version["sha256"], version["size"]))[0]["id"]
 
 
 async def principal(tenant: int, user_id: int, username: str = "") -> Principal:

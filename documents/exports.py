@@ -1,0 +1,249 @@
+"""Bureau downloads: a campaign's assessment reports as one ZIP with a CSV and XLSX summary.
+
+Requested by a member of the housing bureau (`request_export`, in the request's transaction);
+the work runs in queue jobs: `start_export` queues a render job for every assessment whose
+report does not exist yet (existing reports, signed or not, are taken as they are), each
+finished render updates the progress (`report_finished`), and once every report exists
+`build_zip` writes the archive to storage, marks the export ready and announces it through the
+outbox (`document.export_ready`, to the bureau and the requester: the web page listens on the
+live stream and also polls the progress). Every step can run again without harm: renders are
+idempotent per job key, progress is recounted from the registry, the ZIP job is queued under
+one key per export.
+"""
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import re
+import tempfile
+import zipfile
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from core import audit, outbox
+from core.db import after_commit, db, fetch, require_transaction
+from core.i18n import gettext as _
+from core.problems import Forbidden, NotFound
+from core.queue import queue
+from core.storage import key_for, storage
+from documents import report_repository as rr
+from documents.report_gather import period_label
+from tenancy.principal import Principal
+
+STORAGE_NAMESPACE = "documents-exports"
+ZIP = "application/zip"
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
+
+
+def not_found() -> NotFound:
+    return NotFound(_("The requested item does not exist or you may not see it."))
+
+
+def _bureau_seat(p: Principal):
+    seats = p.seats_where(kinds=("housing_bureau",))
+    if not seats:
+        raise Forbidden(_("Only the housing bureau may download a campaign's reports."))
+    return seats[0]
+
+
+async def _export_row(tenant_id: int, export_id: int, *, lock: bool = False) -> dict | None:
+    rows = await fetch("SELECT * FROM document_export WHERE tenant = $1 AND id = $2"
+                       + (" FOR UPDATE" if lock else ""), tenant_id, export_id)
+    return rows[0] if rows else None
+
+
+async def _system_export(export_id: int, *, lock: bool = False) -> dict | None:
+    rows = await fetch("SELECT * FROM document_export WHERE id = $1"
+                       + (" FOR UPDATE" if lock else ""), export_id)
+    return rows[0] if rows else None
+
+
+async def request_export(p: Principal, campaign_id: int, *, lang: str) -> dict:
+    """Create an export of the campaign's reports and queue its job once this request commits."""
+    require_transaction()
+    seat = _bureau_seat(p)
+    campaign = await rr.campaign(p.tenant_id, campaign_id)
+    if campaign is None:
+        raise not_found()
+    total = len(await rr.campaign_assessments(p.tenant_id, campaign_id))
+    label = period_label(campaign["period_start"], campaign["period_end"])
+    name = _UNSAFE.sub("_", f"{campaign['name']}_{label}")[:150] + ".zip"
+    rows = await fetch(
+        "INSERT INTO document_export (tenant, kind, subject_type, subject_id, requested_by,"
+        " organization, state, done, total, file_name, created_at) VALUES ($1, 'campaign_zip',"
+        " 'evaluation_campaign', $2, $3, $4, 'queued', 0, $5, $6, now()) RETURNING *",
+        p.tenant_id, campaign_id, p.user_id, seat.organization_id, total, name)
+    row = rows[0]
+    await audit.record(p.tenant_id, "document.export_requested", subject_type="document_export",
+                       subject_id=row["id"], actor_user_id=p.user_id,
+                       actor_org_id=seat.organization_id,
+                       data={"campaign": campaign_id, "reports": total})
+    export_id = row["id"]
+
+    def enqueue() -> None:
+        asyncio.get_running_loop().create_task(
+            queue().enqueue("export_campaign", key=f"export:{export_id}", export_id=export_id,
+                            lang=lang, timeout=300, retries=3))
+    after_commit(enqueue)
+    return row
+
+
+async def get_export(p: Principal, export_id: int) -> dict:
+    """An export the caller may see: members of the organisation that requested it."""
+    row = await _export_row(p.tenant_id, export_id)
+    if row is None or row["organization"] not in p.organization_ids:
+        raise not_found()
+    return row
+
+
+async def list_exports(p: Principal, campaign_id: int | None = None) -> list[dict]:
+    return await fetch(
+        "SELECT * FROM document_export WHERE tenant = $1 AND organization = ANY($2::int[])"
+        " AND ($3::bigint IS NULL OR subject_id = $3) ORDER BY id DESC LIMIT 50",
+        p.tenant_id, sorted(p.organization_ids), campaign_id)
+
+
+# --- jobs ------------------------------------------------------------------------------------
+async def _reports(tenant_id: int, campaign: dict) -> list[tuple[dict, dict | None]]:
+    """(assessment, its report's current version with document fields, or None)."""
+    period = period_label(campaign["period_start"], campaign["period_end"])
+    assessments = await rr.campaign_assessments(tenant_id, campaign["id"])
+    found = await fetch(
+        "SELECT d.subject_id AS contract, d.id AS document, d.number, v.version, v.state,"
+        " v.sha256, v.storage_key, v.size FROM document d JOIN document_version v"
+        " ON v.document = d.id AND v.version = d.current_version"
+        " WHERE d.tenant = $1 AND d.kind = 'annual_report' AND d.subject_type = 'service_contract'"
+        " AND d.period = $2 AND d.subject_id = ANY($3::bigint[])",
+        tenant_id, period, [a["contract"] for a in assessments])
+    by_contract = {r["contract"]: r for r in found}
+    return [(a, by_contract.get(a["contract"])) for a in assessments]
+
+
+async def start_export(export_id: int, lang: str = "zh-CN") -> dict:
+    from documents.jobs import enqueue_render
+
+    async with db().transaction():
+        row = await _system_export(export_id, lock=True)
+        if row is None or row["state"] in ("ready", "failed"):
+            return {"state": row["state"] if row else "missing"}
+        await fetch("UPDATE document_export SET state = 'running' WHERE id = $1", export_id)
+    tenant = row["tenant"]
+    campaign = await rr.campaign(tenant, row["subject_id"])
+    pairs = await _reports(tenant, campaign)
+    for a, version in pairs:
+        if version is None:
+            await enqueue_render(
+                "render_contract_report", job_key=f"export:{export_id}:a{a['id']}",
+                tenant_id=tenant, contract_id=a["contract"],
+                start=campaign["period_start"].isoformat(),
+                end=campaign["period_end"].isoformat(), assessment_id=a["id"],
+                requested_by=row["requested_by"], lang=lang, export_id=export_id)
+    return await report_finished(tenant, export_id, total=len(pairs))
+
+
+async def report_finished(tenant_id: int, export_id: int, total: int | None = None) -> dict:
+    """Recount the export's progress from the registry; queue the ZIP once all reports exist."""
+    row = await _system_export(export_id)
+    if row is None or row["tenant"] != tenant_id:
+        return {"state": "missing"}
+    campaign = await rr.campaign(tenant_id, row["subject_id"])
+    pairs = await _reports(tenant_id, campaign)
+    done = sum(1 for _a, v in pairs if v is not None)
+    async with db().transaction():
+        await fetch("UPDATE document_export SET done = $2, total = $3 WHERE id = $1"
+                    " AND state = 'running'", export_id, done, len(pairs))
+    if done >= len(pairs):
+        await queue().enqueue("zip_export", key=f"zip:{export_id}", export_id=export_id,
+                              timeout=600, retries=3)
+    return {"state": "running", "done": done, "total": len(pairs)}
+
+
+def _summary_rows(pairs: list[tuple[dict, dict | None]]) -> tuple[list[str], list[list[Any]]]:
+    header = [_("Estate"), _("Property service company"), _("Service contract"),
+              _("Assessment status"), _("Total score"), _("Grade"), _("Rank"),
+              _("Document number"), _("Version"), _("Document state"), "SHA-256"]
+    rows = [[a["estate_name"], a["company_name"], a["contract_number"], a["status"],
+             a["total_score"], a["grade"], a["rank"], v["number"] if v else "",
+             v["version"] if v else "", v["state"] if v else "", v["sha256"] if v else ""]
+            for a, v in pairs]
+    return header, rows
+
+
+def _csv(header: list[str], rows: list[list[Any]]) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(header)
+    for r in rows:
+        w.writerow(["'" + c if isinstance(c, str) and c.startswith(("=", "+", "-", "@")) else
+                    ("" if c is None else c) for c in r])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def _xlsx(header: list[str], rows: list[list[Any]]) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "summary"
+    ws.append(header)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    ws.freeze_panes = "A2"
+    for r in rows:
+        ws.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _entry_name(a: dict, v: dict) -> str:
+    return _UNSAFE.sub("_", f"{a['estate_name']}_{v['number']}_v{v['version']}")[:180] + ".pdf"
+
+
+async def build_zip(export_id: int) -> dict:
+    row = await _system_export(export_id)
+    if row is None or row["state"] == "ready":
+        return {"state": row["state"] if row else "missing"}
+    tenant = row["tenant"]
+    campaign = await rr.campaign(tenant, row["subject_id"])
+    pairs = await _reports(tenant, campaign)
+    header, rows = _summary_rows(pairs)
+    with tempfile.SpooledTemporaryFile(max_size=64 << 20) as fh:
+        with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED) as zf:
+            for a, v in pairs:
+                if v is not None:  # PDFs are compressed already: stored, not deflated
+                    zf.writestr(_entry_name(a, v), await storage().get(v["storage_key"]))
+            zf.writestr("summary.csv", _csv(header, rows), compress_type=zipfile.ZIP_DEFLATED)
+            zf.writestr("summary.xlsx", _xlsx(header, rows))
+        fh.seek(0)
+        data = fh.read()
+    import hashlib
+
+    digest = hashlib.sha256(data).hexdigest()
+    stored = await storage().put(key_for(STORAGE_NAMESPACE, tenant, digest, "zip"), data, ZIP)
+    async with db().transaction():
+        await fetch("UPDATE document_export SET state = 'ready', storage_key = $2, sha256 = $3,"
+                    " size = $4, done = $5, finished_at = now() WHERE id = $1",
+                    export_id, stored.key, digest, len(data),
+                    sum(1 for _a, v in pairs if v is not None))
+        await audit.record(tenant, "document.export_ready", subject_type="document_export",
+                           subject_id=export_id, data={"sha256": digest, "size": len(data),
+                                                       "reports": len(pairs)})
+        await outbox.emit(tenant, "document.export_ready",
+                          {"export_id": export_id, "campaign_id": row["subject_id"],
+                           "file_name": row["file_name"], "size": len(data)},
+                          organizations=[row["organization"]],
+                          users=[row["requested_by"]] if row["requested_by"] else [])
+    outbox.kick()
+    return {"state": "ready", "size": len(data), "sha256": digest}
+
+
+async def open_export_file(p: Principal, export_id: int) -> tuple[dict, Any]:
+    row = await get_export(p, export_id)
+    if row["state"] != "ready" or not row["storage_key"]:
+        raise not_found()
+    await audit.record(p.tenant_id, "document.export_downloaded", subject_type="document_export",
+                       subject_id=export_id, actor_user_id=p.user_id,
+                       data={"sha256": row["sha256"]})
+    return row, await storage().open(row["storage_key"])
