@@ -3,12 +3,13 @@ voting page for the owners' assembly (made for a phone)."""
 from __future__ import annotations
 
 from litestar import Request, get
+from markupsafe import Markup
 from litestar.response import Redirect, Response, Template
 
 from meetings import meeting_service, notice_service, vote_service
 from meetings import repository as repo
 from meetings.pages import _labels, _login, _user, local
-from meetings.printing import notice_html
+from meetings.printing import notice_html, record_html
 
 
 @get("/notices", include_in_schema=False)
@@ -29,7 +30,7 @@ async def notice_page(request: Request, notice_id: int, tx: object) -> Template 
         return _login(request)
     notice = await notice_service.get_notice(p, notice_id)
     return Template("meetings/notice.html", context={
-        "me": p, "notice": notice, "content": notice.content, **_labels()})
+        "me": p, "notice": notice, "record": Markup(record_html(notice.content)), **_labels()})
 
 
 @get("/notices/{notice_id:int}/download", include_in_schema=False)

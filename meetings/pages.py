@@ -39,9 +39,10 @@ from meetings.schemas import (
 )
 from tenancy.principal import Principal
 
-STATUS_LABELS = {"scheduled": N_("Scheduled"), "in_progress": N_("In progress"),
+STATUS_LABELS = {"scheduled": N_("Scheduled"), "in_progress": N_("Under way"),
                  "ended": N_("Ended"), "cancelled": N_("Cancelled")}
-MINUTES_LABELS = {"draft": N_("Draft"), "review": N_("In review"), "final": N_("Final")}
+MINUTES_LABELS = {"draft": N_("Minutes draft"), "review": N_("Minutes in review"),
+                  "final": N_("Final minutes")}
 
 
 def _user(request: Request) -> Principal | None:

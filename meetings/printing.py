@@ -41,3 +41,8 @@ def render(template: str, **context: Any) -> str:
 
 def notice_html(notice: Any) -> str:
     return render("meetings/notice.html", notice=notice, content=notice.content)
+
+
+def record_html(content: dict) -> str:
+    """The meeting's record (attendance, agenda, resolutions with their tallies, actions)."""
+    return render("meetings/_record.html", content=content)
