@@ -83,11 +83,14 @@ async def timestamper() -> TimeStamper:
 
 
 def _rejection(fail: str, text: str) -> bytes:
-    return tsp.TimeStampResp({"status": tsp.PKIStatusInfo({
-        "status": tsp.PKIStatus("rejection"),
-        "status_string": [text],
-        "fail_info": tsp.PKIFailureInfo({fail}),
-    })}).dump()
+    """A TimeStampResp carrying only a rejection status (asn1crypto insists on a token, so the
+    outer SEQUENCE is written by hand)."""
+    status = tsp.PKIStatusInfo({"status": tsp.PKIStatus("rejection"), "status_string": [text],
+                                "fail_info": tsp.PKIFailureInfo({fail})}).dump()
+    n = len(status)
+    length = bytes([n]) if n < 0x80 else bytes([0x81, n]) if n < 0x100 else \
+        bytes([0x82]) + n.to_bytes(2, "big")
+    return b"\x30" + length + status
 
 
 async def answer(query: bytes) -> bytes:

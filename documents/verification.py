@@ -19,6 +19,7 @@ import io
 import re
 from dataclasses import dataclass, field
 
+from asn1crypto import cms
 from cryptography import x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
@@ -125,7 +126,47 @@ def _contents_problem(pdf: bytes, byte_range: list[int]) -> str:
     used = _der_length(raw)
     if used > len(raw) or raw[used:].strip(b"\0"):
         return "the signature value carries extra bytes"
+    return _embedded_certificates_problem(raw[:used])
+
+
+def _bags(signed_data) -> list:
+    """Certificate bags of a SignedData and of the timestamp tokens inside it."""
+    bags = [signed_data["certificates"]]
+    for info in signed_data["signer_infos"]:
+        for attr in info["unsigned_attrs"] or []:
+            if attr["type"].native == "signature_time_stamp_token":
+                for token in attr["values"]:
+                    bags += _bags(token["content"])
+    return bags
+
+
+def _embedded_certificates_problem(der: bytes) -> str:
+    """Certificates ride along unsigned in a signature: each copy must still carry its issuer's
+    valid signature, or one of its bytes was changed."""
+    try:
+        info = cms.ContentInfo.load(der)
+        certs = [x509.load_der_x509_certificate(c.chosen.dump())
+                 for bag in _bags(info["content"]) for c in (bag or [])]
+    except Exception:  # noqa: BLE001 - a certificate that no longer parses was changed
+        return "a certificate inside the signature is damaged"
+    by_subject: dict[bytes, list[x509.Certificate]] = {}
+    for c in certs:
+        by_subject.setdefault(c.subject.public_bytes(), []).append(c)
+    for c in certs:
+        issuers = by_subject.get(c.issuer.public_bytes(), [])
+        if not issuers:
+            continue  # issued by someone not shipped along: the trust check judges it
+        if not any(_issued_by(c, issuer) for issuer in issuers):
+            return "a certificate inside the signature was altered"
     return ""
+
+
+def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except Exception:  # noqa: BLE001 - any failure means: not this issuer's signature
+        return False
+    return True
 
 
 def _timestamp_of(status) -> tuple[dt.datetime | None, bool]:

@@ -187,23 +187,23 @@ def _p12(ca: pki.Identity, org_name: str, passphrase: bytes) -> bytes:
 
 async def test_a_pkcs12_from_a_licensed_ca_becomes_the_seal_and_others_are_refused(
         client, world, tmp_path, monkeypatch):
-    org = world.a1.orgs["owners_committee"]
-    admin = await principal(client, world.a1.users["owners_committee:admin"])
+    org = world.a1.orgs["property_company"]
+    admin = await principal(client, world.a1.users["property_company:admin"])
     licensed, rogue = _licensed_ca(), _licensed_ca()
     bundle = tmp_path / "licensed.pem"
     bundle.write_bytes(pem(licensed.certificate))
     monkeypatch.setattr(get_settings(), "documents_trusted_ca_file", bundle)
     async with db().transaction():
         with pytest.raises(Invalid):  # a CA nobody configured
-            await credentials.import_seal(admin, org, _p12(rogue, "业委会", b"pw"), "pw", PIN)
+            await credentials.import_seal(admin, org, _p12(rogue, "物业公司", b"pw"), "pw", PIN)
         with pytest.raises(Invalid):  # wrong passphrase
-            await credentials.import_seal(admin, org, _p12(licensed, "业委会", b"pw"), "nope", PIN)
+            await credentials.import_seal(admin, org, _p12(licensed, "物业公司", b"pw"), "nope", PIN)
         with pytest.raises(Invalid):  # not PKCS#12 at all
             await credentials.import_seal(admin, org, b"%PDF-1.7 nothing", "pw", PIN)
         current = await credentials.seal_of(admin, org)
         if current:
             await credentials.revoke(admin, current["id"], "replaced")
-        seal = await credentials.import_seal(admin, org, _p12(licensed, "业委会", b"pw"), "pw",
+        seal = await credentials.import_seal(admin, org, _p12(licensed, "物业公司", b"pw"), "pw",
                                              PIN)
     assert seal["source"] == "pkcs12" and len(seal["chain"]) == 1
     ident = await credentials.unlock(seal, PIN)

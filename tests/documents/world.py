@@ -86,3 +86,23 @@ async def principal(tenant: int, user_id: int, username: str = "") -> Principal:
     return Principal(user_id=user_id, tenant_id=tenant, tenant_name="", username=username,
                      display_name=username, language="zh-CN", person_id=None, token_id=0,
                      token_kind="api", seats=await load_seats(user_id, tenant))
+
+
+# --- keys and signing (documents/credentials.py) ------------------------------------------------
+# Each side's owners' committee chair holds a signing certificate (PIN "482916") and the owners'
+# committee has a seal (same PIN); `/sign/...` pages take the registered document's id.
+WALKER_IDS["/sign:document_id"] = "registered_document"
+WALKER_IDS["credential_id"] = "signing_credential"
+WORLD_PIN = "482916"
+_seed_registry = seed
+
+
+async def seed(tenant: int, tag: str, side) -> None:  # noqa: F811 - extends the registry's seed
+    from documents import credentials
+
+    await _seed_registry(tenant, tag, side)
+    chair = await principal(tenant, side.user_ids["owners_committee:chair"], f"{tag} chair")
+    side.extra["signing_credential"] = (await credentials.enroll(chair, WORLD_PIN))["id"]
+    admin = await principal(tenant, side.user_ids["owners_committee:admin"], f"{tag} oc admin")
+    side.extra["seal_credential"] = (await credentials.create_seal(
+        admin, side.orgs["owners_committee"], WORLD_PIN))["id"]

@@ -85,7 +85,10 @@ PUBLIC = ((None, "/health"), (None, "/metrics"), (None, "/schema*"), (None, "/lo
           (None, "/lang/*"), (None, "/static/*"), ("POST", "/api/v1/auth/login"),
           # Open311 discovery and services describe our fixed category list (no tenant data),
           # and the spec lets anyone read them; every other /open311 route needs an api_key.
-          ("GET", "/open311/v2/discovery*"), ("GET", "/open311/v2/services*"))
+          ("GET", "/open311/v2/discovery*"), ("GET", "/open311/v2/services*"),
+          # Anyone may verify a signed PDF, fetch the CA certificate and ask for a timestamp.
+          ("POST", "/api/v1/documents/verify"), (None, "/verify"), ("GET", "/api/v1/signing/ca.pem"),
+          ("POST", "/api/v1/tsa"))
 RESERVED_KWARGS = {"self", "request", "socket", "state", "scope", "headers", "cookies", "query",
                    "body", "data"}
 ATTACKER_PERSONAS = ("street_office:admin", "property_company:admin", "owners_committee:admin",
@@ -665,6 +668,9 @@ async def victim_rows(world) -> dict[str, Any]:
                                " ORDER BY id", orgs)
     queries["routing_rules"] = ("SELECT * FROM routing_rule WHERE tenant = $1 ORDER BY id",
                                 world.tenant_a)
+    queries["signing_credentials"] = ("SELECT * FROM signing_credential WHERE \"user\" ="
+                                      " ANY($1::int[]) OR organization = ANY($2::int[])"
+                                      " ORDER BY id", users, orgs)
     return {name: await fetch(sql, *args) for name, (sql, *args) in queries.items()}
 
 
