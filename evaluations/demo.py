@@ -74,8 +74,9 @@ async def seed_demo(tenant: int) -> None:
     current = await _campaign(tenant, version, f"{this_quarter.year}年第"
                               f"{(this_quarter.month + 2) // 3}季度物业服务联合评价", this_quarter,
                               datetime.now(timezone.utc) + timedelta(days=14))
-    # Not the first estate (翠湖花园, where the demo's owners' committee chair has a draft to fill).
-    shown = (await repo.assessments(repo.Reach(tenant, everything=True), current["id"]))[-1:]
+    # The last contract's estate (not 翠湖花园, whose owners' committee chair has a draft to fill).
+    rows = await repo.assessments(repo.Reach(tenant, everything=True), current["id"])
+    shown = sorted(rows, key=lambda a: a["contract"])[-1:]
     for a in shown:
         for sub in await repo.submissions_of_assessment(tenant, a["id"]):
             if sub["evaluator_kind"] == "owners_committee":

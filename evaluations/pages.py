@@ -29,10 +29,11 @@ from evaluations.submission_controllers import photo_stream
 from tenancy.principal import Principal
 
 TZ = ZoneInfo("Asia/Shanghai")
-STATUS_LABELS = {"draft": N_("Draft"), "open": N_("Open for evaluation"), "closed": N_("Closed"),
-                 "published": N_("Results published"), "final": N_("Final result"),
-                 "submitted": N_("Submitted"), "locked": N_("Locked"),
-                 "scored": N_("Scored, not yet published"), "objection": N_("Objection being reviewed")}
+STATUS_LABELS = {"draft": N_("Draft"), "open": N_("Open for evaluation"),
+                 "closed": N_("Closed for scoring"), "published": N_("Results published"),
+                 "final": N_("Final result"), "submitted": N_("Handed in"),
+                 "locked": N_("Locked"), "scored": N_("Scored, not yet published"),
+                 "objection": N_("Objection being reviewed")}
 KIND_LABELS = {"owners_committee": N_("Owners' committee"),
                "residents_committee": N_("Residents' committee"),
                "street_office": N_("Street office"), "bureau_inspection": N_("Bureau inspection")}

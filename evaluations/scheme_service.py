@@ -34,24 +34,25 @@ COMPONENT_KINDS = ("owners_survey", "owners_committee", "residents_committee", "
 
 
 def _c(key: str, zh: str, en: str, weight: float, description: str) -> dict[str, Any]:
+    """A default criterion (its description is tenant data, in Chinese like the tenant's own)."""
     return {"key": key, "name_zh": zh, "name_en": en, "weight": weight,
             "description": description, "children": []}
 
 
 DEFAULT_CRITERIA = [
     _c("general_management", "综合管理", "General management", 15,
-       "Staffing, qualifications, rules, records, fee transparency, maintenance-fund use."),
+       "人员配备与资质、管理制度、档案记录、收费公示、维修资金使用。"),
     _c("buildings", "房屋管理", "Buildings", 15,
-       "Inspection and upkeep of buildings, decoration management, signage."),
+       "房屋巡查与养护、装饰装修管理、标识标牌。"),
     _c("facilities", "共用设施设备", "Shared facilities & equipment", 15,
-       "Lifts, water and power supply, fire equipment, lighting, maintenance logs."),
+       "电梯、供水供电、消防设施、照明及维保记录。"),
     _c("order_safety", "秩序维护", "Order & safety", 15,
-       "Entrance control, patrols, parking order, emergency plans and drills."),
+       "出入管理、巡逻、停车秩序、应急预案与演练。"),
     _c("cleaning", "保洁", "Cleaning", 15,
-       "Common areas, waste sorting and removal, pest control."),
-    _c("greening", "绿化", "Greening", 10, "Upkeep of lawns, trees and planting."),
+       "公共区域清洁、垃圾分类与清运、消杀。"),
+    _c("greening", "绿化", "Greening", 10, "草坪、树木和绿地养护。"),
     _c("customer_service", "客户服务与投诉处理", "Customer service & complaints", 15,
-       "Response to reports and complaints, follow-up visits, communication with owners."),
+       "报修与投诉响应、回访、与业主沟通。"),
 ]
 DEFAULT_VERSION: dict[str, Any] = {
     "criteria": DEFAULT_CRITERIA,
