@@ -16,5 +16,37 @@ async def expire_meeting_notices(ctx: Any = None) -> int:
         return await expire_notices()
 
 
-FUNCTIONS: list = [expire_meeting_notices]
-CRON_JOBS: list = [CronJob(expire_meeting_notices, cron="*/15 * * * *")]
+async def render_minutes(ctx: Any, *, tenant_id: int, meeting_id: int, job_key: str,
+                         requested_by: int | None = None, lang: str = "zh-CN") -> dict:
+    """Render the final minutes through the documents pipeline and open them for signing."""
+    from core import i18n, outbox
+    from documents.jobs import set_stage
+    from meetings.minutes_documents import produce_minutes
+
+    token = i18n.set_language(lang)
+    try:
+        await set_stage(job_key, "rendering")
+        version = await produce_minutes(tenant_id, meeting_id, job_key=job_key,
+                                        requested_by=requested_by, lang=lang)
+        await set_stage(job_key, "registered")
+    except Exception:
+        await set_stage(job_key, "failed")
+        raise
+    finally:
+        i18n.reset_language(token)
+    outbox.kick()
+    return {"document_id": version["document"], "version": version["version"],
+            "sha256": version["sha256"]}
+
+
+async def remind_signatories(ctx: Any = None) -> int:
+    """Daily: tell each signatory whose turn it is on minutes still awaiting signatures."""
+    from meetings.signatures import send_reminders
+
+    async with db().transaction():
+        return await send_reminders()
+
+
+FUNCTIONS: list = [expire_meeting_notices, render_minutes, remind_signatories]
+CRON_JOBS: list = [CronJob(expire_meeting_notices, cron="*/15 * * * *"),
+                   CronJob(remind_signatories, cron="0 1 * * *", timeout=600)]  # 09:00 China

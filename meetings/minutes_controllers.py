@@ -6,7 +6,9 @@ from typing import Annotated
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.params import Parameter
 
-from meetings import calendar, minutes_service, notice_service
+from msgspec import convert
+
+from meetings import calendar, minutes_documents, minutes_service, notice_service, signatures
 from meetings.controllers import IfMatch
 from meetings.printing import notice_html
 from meetings.schemas import (
@@ -14,6 +16,10 @@ from meetings.schemas import (
     AmendmentOut,
     FeedIn,
     FeedOut,
+    InboxItemOut,
+    RenderQueuedOut,
+    SignatureStatusOut,
+    SignIn,
     MinutesOut,
     MinutesSectionIn,
     NoticeOut,
@@ -74,6 +80,31 @@ class MinutesController(Controller):
     async def decide(self, request: Req, amendment_id: int, data: AmendmentDecisionIn,
                      tx: object) -> AmendmentOut:
         return await minutes_service.decide_amendment(request.user, amendment_id, data.accept)
+
+
+    @post("/meetings/{meeting_id:int}/minutes/render", status_code=202,
+          summary="Render the final minutes through the documents pipeline and open them for "
+                  "signing (a queue job)")
+    async def render(self, request: Req, meeting_id: int, tx: object) -> RenderQueuedOut:
+        key = await minutes_documents.request_render(request.user, meeting_id)
+        return RenderQueuedOut(job=key)
+
+    @get("/meetings/{meeting_id:int}/minutes/signatures",
+         summary="The rendered minutes' signers in order: who signed, whose turn it is")
+    async def signatures(self, request: Req, meeting_id: int, tx: object) -> SignatureStatusOut:
+        return convert(await signatures.signature_status(request.user, meeting_id),
+                       SignatureStatusOut)
+
+    @post("/meetings/{meeting_id:int}/minutes/signatures", status_code=200,
+          summary="Sign (or seal) your slot of the minutes, in turn, with your signing PIN")
+    async def sign(self, request: Req, meeting_id: int, data: SignIn,
+                   tx: object) -> SignatureStatusOut:
+        return convert(await signatures.sign(request.user, meeting_id, data.pin),
+                       SignatureStatusOut)
+
+    @get("/meeting-signatures", summary="Minutes waiting for your signature or your seal")
+    async def inbox(self, request: Req, tx: object) -> list[InboxItemOut]:
+        return convert(await signatures.inbox(request.user), list[InboxItemOut])
 
 
 class NoticeController(Controller):

@@ -17,6 +17,7 @@ from typing import Any
 from core import outbox
 from core.i18n import gettext as _
 from core.problems import Conflict
+from documents import service as registry
 from meetings import repository as repo
 from meetings.meeting_service import forbidden, log, manages, not_found, now, visible
 from meetings.schemas import NoticeOut
@@ -84,14 +85,19 @@ async def post_notice(p: Principal, meeting_id: int) -> NoticeOut:
     if not manages(p, meeting):
         raise forbidden()
     m = await repo.minutes(p.tenant_id, meeting_id)
-    if m is None or m["status"] != "final":
-        raise Conflict(_("Only final minutes can be posted publicly."))
+    if m is None or m["status"] != "final" or m["document"] is None:
+        raise Conflict(_("Only final minutes, signed and sealed, can be posted publicly."))
+    _doc, version = await registry.get_version(p, m["document"])
+    if version["state"] != "sealed":
+        raise Conflict(_("Only final minutes, signed and sealed, can be posted publicly."))
     if await repo.rows("meeting_notice", p.tenant_id, meeting_id):
         raise Conflict(_("These minutes are already posted."))
     names, phones = await _known_people(meeting, m["content"])
     content = masked_copy(m["content"], names, phones)
     days = (await repo.settings(p.tenant_id))["notice_post_days"]
     at = now()
+    content["sealed"] = {"document_id": version["document"], "version": version["version"],
+                         "sha256": version["sha256"], "verify_code": version["verify_code"]}
     row = await repo.insert("meeting_notice", {
         "tenant": p.tenant_id, "meeting": meeting_id, "estate": meeting["estate"],
         "title": mask_text(meeting["title"], names, phones), "content": content,

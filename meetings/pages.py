@@ -22,9 +22,11 @@ from meetings import (
     attendance,
     calendar,
     meeting_service,
+    minutes_documents,
     minutes_service,
     notice_service,
     repository as repo,
+    signatures,
     vote_service,
 )
 from meetings.meeting_service import CONVENERS, TZ, now
@@ -41,6 +43,9 @@ from tenancy.principal import Principal
 
 STATUS_LABELS = {"scheduled": N_("Scheduled"), "in_progress": N_("Under way"),
                  "ended": N_("Ended"), "cancelled": N_("Cancelled")}
+SIGNING_LABELS = {"draft": N_("Not open for signing"), "awaiting_signatures": N_("Awaiting signatures"),
+                  "signed": N_("Signed, awaiting the seal"), "sealed": N_("Signed and sealed"),
+                  "superseded": N_("Superseded")}
 MINUTES_LABELS = {"draft": N_("Minutes draft"), "review": N_("Minutes in review"),
                   "final": N_("Final minutes")}
 
@@ -60,7 +65,7 @@ def local(moment: datetime | None) -> str:
 def _labels() -> dict[str, Any]:
     return {"kind_labels": KIND_LABELS, "status_labels": STATUS_LABELS,
             "choice_labels": CHOICE_LABELS, "check_labels": CHECK_LABELS,
-            "minutes_labels": MINUTES_LABELS, "local": local}
+            "minutes_labels": MINUTES_LABELS, "signing_labels": SIGNING_LABELS, "local": local}
 
 
 def reraise(exc: AppError) -> bool:
@@ -191,12 +196,15 @@ async def meeting_context(p: Principal, meeting_id: int) -> dict[str, Any]:
     my_keys = await vote_service.my_keys(p, meeting)
     signed_in = any(a.user_id == p.user_id for a in present.attendees)
     invitable = [] if not out.can_manage else await _invitable_people(meeting, present)
+    signing = None
+    if minutes and minutes["document"]:
+        signing = await signatures.signature_status(p, meeting_id)
     return {"me": p, "meeting": out, "estate": await repo.estate_name(p.tenant_id, out.estate_id),
             "attendance": present, "resolutions": resolutions, "actions": actions,
             "minutes": minutes, "amendments": amendments, "notice": notice,
             "can_vote": bool(my_keys), "signed_in": signed_in,
             "may_sign_in": not signed_in and await attendance.eligibility(meeting, p.user_id) is not None,
-            "invitable": invitable, "error": None, **_labels()}
+            "invitable": invitable, "signing": signing, "error": None, **_labels()}
 
 
 async def _invitable_people(meeting: dict, present: Any) -> list[tuple[int, str]]:
@@ -239,6 +247,7 @@ class ActForm:
     accept: str = ""
     section: str = "summary"
     next: str = ""
+    pin: str = ""
 
 
 def _int(value: str) -> int | str:
@@ -306,6 +315,10 @@ async def _minutes_act(p: Principal, meeting_id: int, f: ActForm) -> str:
         await minutes_service.finalize(p, meeting_id)
     elif a == "post_notice":
         await notice_service.post_notice(p, meeting_id)
+    elif a == "render":
+        await minutes_documents.request_render(p, meeting_id)
+    elif a == "sign":
+        await signatures.sign(p, meeting_id, f.pin)
     else:
         raise meeting_service.not_found()
     return "minutes"
@@ -335,11 +348,21 @@ async def meeting_act(request: Request, meeting_id: int, tx: object, data: Annot
             raise
         error, status = exc.detail or _("That action could not be taken now."), exc.status
     else:
-        if data.next == "/vote":
-            return Redirect("/vote")
+        if data.next in ("/vote", "/meetings/signing"):
+            return Redirect(data.next)
         return Redirect(f"/meetings/{meeting_id}#{anchor}")
     context = await meeting_context(p, meeting_id)
     return Template("meetings/meeting.html", status_code=status, context={**context, "error": error})
+
+
+@get("/meetings/signing", include_in_schema=False)
+async def signing_inbox(request: Request, tx: object) -> Template | Redirect:
+    """The signatory's inbox: minutes whose next signature (or seal) is the caller's."""
+    p = _user(request)
+    if p is None:
+        return _login(request)
+    return Template("meetings/signing.html", context={
+        "me": p, "items": await signatures.inbox(p), **_labels()})
 
 
 @get("/meetings/feed/{token:str}", include_in_schema=False)
@@ -348,4 +371,5 @@ async def feed_page(token: str, tx: object) -> Response[bytes]:
     return Response(await calendar.feed(token), media_type="text/calendar; charset=utf-8")
 
 
-PAGES: list = [calendar_page, schedule_page, schedule_submit, meeting_page, meeting_act, feed_page]
+PAGES: list = [calendar_page, schedule_page, schedule_submit, signing_inbox, meeting_page,
+               meeting_act, feed_page]

@@ -263,6 +263,13 @@ async def minutes(tenant: int, meeting_id: int, *, lock: bool = False) -> dict |
                    "content")
 
 
+async def minutes_with_documents(tenant: int | None) -> list[dict]:
+    """Final minutes that went to the documents pipeline (of one tenant, or all: jobs)."""
+    return await fetch("SELECT id, tenant, meeting, document FROM meeting_minutes"
+                       " WHERE document IS NOT NULL AND ($1::int IS NULL OR tenant = $1)"
+                       " ORDER BY id", tenant)
+
+
 async def amendments(tenant: int, minutes_id: int) -> list[dict]:
     return await fetch("SELECT * FROM meeting_minutes_amendment WHERE tenant = $1 AND minutes = $2"
                        " ORDER BY id", tenant, minutes_id)

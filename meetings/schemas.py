@@ -282,3 +282,37 @@ class SettingsPatch(Struct, forbid_unknown_fields=True):
     special: FractionText | UnsetType = UNSET
     special_strict: bool | UnsetType = UNSET
     committee_decision: FractionText | UnsetType = UNSET
+
+
+class RenderQueuedOut(Struct):
+    job: str
+
+
+class SignerStatusOut(Struct):
+    index: int
+    kind: Literal["person", "seal"]
+    name: str
+    role: str
+    organization: str
+    signed: bool
+    turn: bool
+
+
+class SignatureStatusOut(Struct):
+    document_id: int
+    version: int
+    state: str
+    sha256: str
+    signers: list[SignerStatusOut]
+    my_turn: bool
+
+
+class InboxItemOut(SignatureStatusOut):
+    meeting_id: int = 0
+    title: str = ""
+    kind: str = ""
+    starts_at: datetime | None = None
+
+
+class SignIn(Struct, forbid_unknown_fields=True):
+    pin: Annotated[str, Meta(min_length=4, max_length=64)]

@@ -101,3 +101,45 @@ async def post(client, username: str, url: str, json: dict | None = None, status
     r = await client.post(url, json=json or {}, headers=await login(client, username))
     assert r.status_code == status, (url, r.status_code, r.text)
     return r.json() if r.content else None
+
+
+PIN = "482916"
+SEAL_PIN = "739105"
+
+
+async def principal(tenant: int, user_id: int):
+    """The Principal of a user, as the authentication middleware builds it."""
+    from tenancy.principal import Principal
+
+    from core.db import fetch
+
+    u = (await fetch("SELECT username, display_name, person FROM app_user WHERE id = $1",
+                     user_id))[0]
+    return Principal(user_id=user_id, tenant_id=tenant, tenant_name="", username=u["username"],
+                     display_name=u["display_name"], language="zh-CN", person_id=u["person"],
+                     token_id=0, token_kind="api", seats=await repo.load_seats(user_id, tenant))
+
+
+async def enroll(tenant: int, user_ids: list[int], pin: str = PIN) -> None:
+    """Each user sets their signing PIN (a personal certificate), as on the /signing page."""
+    from documents import credentials
+
+    async with db().transaction():
+        for uid in user_ids:
+            await credentials.enroll(await principal(tenant, uid), pin)
+
+
+async def create_seal(tenant: int, admin_user_id: int, org: int, pin: str = SEAL_PIN) -> None:
+    from documents import credentials
+
+    async with db().transaction():
+        await credentials.create_seal(await principal(tenant, admin_user_id), org, pin)
+
+
+async def drain_queue() -> None:
+    """Run the queued jobs (the minutes' rendering) with a burst worker."""
+    import asyncio
+
+    from gongzhi.worker import build_worker
+
+    await asyncio.wait_for(build_worker(manage_pool=False, burst=True).start(), timeout=180)

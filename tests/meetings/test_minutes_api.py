@@ -9,15 +9,27 @@ from datetime import datetime, timedelta, timezone
 from core.db import db, fetch
 from meetings.jobs import expire_meeting_notices
 from tests.factories import login
-from tests.meetings.helpers import add_register, add_user, at, committee_estate, post, schedule
+from tests.meetings.helpers import (
+    PIN,
+    SEAL_PIN,
+    add_register,
+    add_user,
+    at,
+    committee_estate,
+    create_seal,
+    drain_queue,
+    enroll,
+    post,
+    schedule,
+)
 
 
 async def test_minutes_review_amendments_final_and_masked_public_notice(client, world):
     e = await committee_estate(world, members=3)
     await add_register(world, e)
     async with db().transaction():  # the secretary is a member with a real name and phone
-        _uid, secretary = await add_user(world.tenant_a, "欧阳娜娜", org=e.committee,
-                                         role="secretary", phone="13912345678")
+        secretary_id, secretary = await add_user(world.tenant_a, "欧阳娜娜", org=e.committee,
+                                                 role="secretary", phone="13912345678")
     m = await schedule(client, e.chair, kind="committee", estate_id=e.id,
                        convener_organization_id=e.committee, title="业委会例会（王大提议）",
                        starts_at=at(days=8), ends_at=at(days=8, hours=2))
@@ -43,7 +55,7 @@ async def test_minutes_review_amendments_final_and_masked_public_notice(client, 
     assert content["resolutions"][0]["result"]["checks"][0]["fraction"] == "3/4"
     assert content["action_items"][0]["title"] == "张贴账目"
     # the chair, then the other members present, sign; the committee seals
-    assert content["signatories"]["users"][0] == e.chair_id
+    assert content["signatories"]["users"] == [e.chair_id, secretary_id, e.members[1][0]]
     assert content["signatories"]["required"] == 3
 
     h = await login(client, secretary)
@@ -81,6 +93,7 @@ async def test_minutes_review_amendments_final_and_masked_public_notice(client, 
                          json={"section": "summary", "text": "改"}, headers=h)
     assert r.status_code == 409  # final minutes stay as they are
 
+    await sign_and_seal(client, world, e, mid, secretary, secretary_id)
     notice = await post(client, secretary, f"/api/v1/meetings/{mid}/notice", status=201)
     posted = datetime.fromisoformat(notice["posted_at"])
     assert datetime.fromisoformat(notice["posted_until"]) - posted == timedelta(days=3)
@@ -111,3 +124,64 @@ async def test_minutes_review_amendments_final_and_masked_public_notice(client, 
     assert notice["id"] not in [n["id"] for n in current.json()]
     everything = await client.get("/api/v1/meeting-notices?current=false", headers=owner)
     assert notice["id"] in [n["id"] for n in everything.json()]
+
+
+async def sign_and_seal(client, world, e, mid: int, secretary: str, secretary_id: int) -> None:
+    """Render the final minutes, then: the notice waits for the seal; every attending member
+    signs in order (chair first), nobody out of turn; the committee's seal comes last."""
+    r = await client.post(f"/api/v1/meetings/{mid}/notice", headers=await login(client, secretary))
+    assert r.status_code == 409  # not signed yet
+    queued = await post(client, secretary, f"/api/v1/meetings/{mid}/minutes/render", status=202)
+    assert queued["job"]
+    await drain_queue()
+    h = await login(client, secretary)
+    status = (await client.get(f"/api/v1/meetings/{mid}/minutes/signatures", headers=h)).json()
+    assert status["state"] == "awaiting_signatures"
+    assert [(s["kind"], s["name"]) for s in status["signers"]] == [
+        ("person", "委员0"), ("person", "欧阳娜娜"), ("person", "委员1"), ("seal", "")]
+    assert status["signers"][0]["turn"] and not status["my_turn"]
+    again = await client.post(f"/api/v1/meetings/{mid}/minutes/render", headers=h)
+    assert again.status_code == 409
+    async with db().transaction():
+        admin_id, _admin = await add_user(world.tenant_a, "业委会管理员", org=e.committee,
+                                          role="admin")
+    await enroll(world.tenant_a, [e.chair_id, e.members[1][0], secretary_id])
+    await create_seal(world.tenant_a, admin_id, e.committee)
+    # out of turn: the plain member signs third (chair, then the committee's secretary)
+    r = await client.post(f"/api/v1/meetings/{mid}/minutes/signatures", json={"pin": PIN},
+                          headers=await login(client, e.members[1][1]))
+    assert r.status_code == 409
+    # a member who did not attend is not on the list
+    r = await client.post(f"/api/v1/meetings/{mid}/minutes/signatures", json={"pin": PIN},
+                          headers=await login(client, e.members[2][1]))
+    assert r.status_code == 403
+    inbox = (await client.get("/api/v1/meeting-signatures",
+                              headers=await login(client, e.chair))).json()
+    assert [i["meeting_id"] for i in inbox] == [mid]
+    from meetings.jobs import remind_signatories
+
+    assert await remind_signatories() >= 1
+    reminders = await fetch("SELECT user_ids FROM outbox_event WHERE topic ="
+                            " 'meeting.signature_reminder' AND payload->>'meeting_id' = $1",
+                            str(mid))
+    assert reminders and reminders[-1]["user_ids"] == [e.chair_id]
+    for username in (e.chair, secretary, e.members[1][1]):
+        out = await post(client, username, f"/api/v1/meetings/{mid}/minutes/signatures",
+                         {"pin": PIN})
+    assert out["state"] == "signed" and out["signers"][3]["turn"]
+    r = await client.post(f"/api/v1/meetings/{mid}/notice", headers=h)
+    assert r.status_code == 409  # signed but not sealed yet
+    sealed = await post(client, e.chair, f"/api/v1/meetings/{mid}/minutes/signatures",
+                        {"pin": SEAL_PIN})
+    assert sealed["state"] == "sealed" and all(s["signed"] for s in sealed["signers"])
+    assert (await client.get("/api/v1/meeting-signatures",
+                             headers=await login(client, e.chair))).json() == []
+    pdf = await client.get(f"/api/v1/documents/{sealed['document_id']}/pdf",
+                           headers=await login(client, e.chair))
+    assert pdf.status_code == 200
+    from io import BytesIO
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    names = [s.field_name for s in PdfFileReader(BytesIO(pdf.content)).embedded_signatures]
+    assert names[:4] == ["sig_1", "sig_2", "sig_3", "seal_convener"]
