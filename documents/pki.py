@@ -174,8 +174,8 @@ async def _load_or_create() -> Authority:
                 tsa = await asyncio.to_thread(create_tsa, ca)
                 for name, ident in (("ca", ca), ("tsa", tsa)):
                     await conn.execute(
-                        "INSERT INTO pki_platform_key (name, certificate, encrypted_key, created_at)"
-                        " VALUES ($1, $2, $3, now())", name, _der(ident.certificate),
+                        "INSERT INTO pki_platform_key (name, certificate, encrypted_key,"
+                        " created_at) VALUES ($1, $2, $3, now())", name, _der(ident.certificate),
                         keys.seal_with_platform_key(key_der(ident.key), f"pki_platform_key:{name}"))
                 return Authority(ca, tsa)
         ca_cert = x509.load_der_x509_certificate(bytes(rows["ca"]["certificate"]))

@@ -243,12 +243,12 @@ def apply_knowledge(report: Report, credential_kinds: dict[str, str],
 
 def _check_one(data: bytes, sig, context) -> SignatureReport:
     is_doc_ts = sig.sig_object.get("/Type") == "/DocTimeStamp"
-    out = SignatureReport(field=sig.field_name or "", kind="document_timestamp" if is_doc_ts
-                          else "signature")
+    kind = "document_timestamp" if is_doc_ts else "signature"
+    out = SignatureReport(field="%s" % (sig.field_name or ""), kind=kind)  # a plain str
     for attr, key in (("reason", "/Reason"), ("location", "/Location")):
         value = sig.sig_object.get(key)
         if value is not None:
-            setattr(out, attr, str(value))
+            setattr(out, attr, "%s" % value)  # a plain str, not pyHanko's subclass
     try:
         byte_range = [int(x) for x in sig.sig_object["/ByteRange"]]
         out.problem = _contents_problem(data, byte_range)

@@ -215,5 +215,10 @@ def restore(archive: str) -> None:
         click.echo(line)
 
 
+# `gongzhi verify FILE`: a PDF's signature report, offline (documents/verify_cli.py).
+from documents.verify_cli import verify as _verify_pdf  # noqa: E402
+
+main.add_command(_verify_pdf)
+
 if __name__ == "__main__":
     main()

@@ -23,7 +23,8 @@ async def test_the_platform_ca_is_created_once_with_its_key_encrypted_at_rest(cl
     pki.forget_cached_authority()
     again = await pki.platform_authority()
     assert pki.fingerprint(first.ca.certificate) == pki.fingerprint(again.ca.certificate)
-    rows = await fetch("SELECT name, certificate, encrypted_key FROM pki_platform_key ORDER BY name")
+    rows = await fetch("SELECT name, certificate, encrypted_key FROM pki_platform_key"
+                       " ORDER BY name")
     assert [r["name"] for r in rows] == ["ca", "tsa"]
     ca_key_der = pki.key_der(first.ca.key)
     for r in rows:
@@ -170,7 +171,8 @@ def _licensed_ca():
     now = dt.datetime.now(dt.timezone.utc)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=900))
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=900))
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(key, hashes.SHA256()))
     return pki.Identity(cert, key)

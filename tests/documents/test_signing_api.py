@@ -4,7 +4,10 @@ list, a wrong PIN and a revoked certificate are refused; verification says regis
 another tenant's users and unrelated organisations' users are refused on every endpoint."""
 from __future__ import annotations
 
+import os
 import secrets
+import subprocess
+import sys
 
 from core.db import db, fetch
 from core.settings import get_settings
@@ -65,7 +68,7 @@ async def _verify(client, data: bytes, headers: dict | None = None) -> dict:
 
 
 async def test_two_signers_and_the_seal_sign_in_turn_and_the_file_validates_everywhere(
-        client, world, capsys):
+        client, world, tmp_path):
     version = await _register(world)
     chair = await _h(client, world, "owners_committee:chair")
     rc = await _h(client, world, "residents_committee:admin")
@@ -124,6 +127,19 @@ async def test_two_signers_and_the_seal_sign_in_turn_and_the_file_validates_ever
     bad = await _verify(client, bytes(tampered))
     assert bad["verdict"] == "tampered" and not bad["registry"]["matched"]
 
+    # `gongzhi verify FILE` says the same, offline (no web server), with its exit status.
+    (tmp_path / "final.pdf").write_bytes(final)
+    (tmp_path / "bad.pdf").write_bytes(bytes(tampered))
+    cli = [sys.executable, "-m", "gongzhi.cli", "verify"]
+    ok = subprocess.run([*cli, str(tmp_path / "final.pdf")], capture_output=True, text=True,
+                        timeout=120, env=os.environ)
+    assert ok.returncode == 0, ok.stderr
+    assert "所有签名均完整、有效且可信" in ok.stdout and "是：该文件正是" in ok.stdout
+    assert "这是最新版本" in ok.stdout
+    broken = subprocess.run([*cli, str(tmp_path / "bad.pdf")], capture_output=True, text=True,
+                            timeout=120, env=os.environ)
+    assert broken.returncode == 2 and "文件在签署后被改动" in broken.stdout
+
 
 async def test_a_revoked_signer_is_refused(client, world):
     side = world.a1
@@ -155,13 +171,13 @@ async def test_enrolment_and_pin_change_through_the_api(client, world):
                                                           "new_pin": "246813"}, headers=h)
     assert r.status_code == 201, r.text
     me = (await client.get("/api/v1/signing/me", headers=h)).json()
-    assert me["active"]["kind"] == "person" and "BEGIN CERTIFICATE" in me["active"]["certificate_pem"]
+    assert me["active"]["kind"] == "person"
+    assert "BEGIN CERTIFICATE" in me["active"]["certificate_pem"]
 
 
 async def test_verification_is_rate_limited_per_address(client, world, monkeypatch):
     monkeypatch.setattr(get_settings(), "verify_per_minute_per_ip", 2)
     import httpx
-    from gongzhi.app import create_app  # noqa: F401 - the session app is reused below
 
     transport = httpx.ASGITransport(app=client._transport.app, client=("10.77.0.9", 1234))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:

@@ -106,3 +106,22 @@ def test_the_platform_marks_seals_by_certificate(signed):
     report = verification.apply_knowledge(verification.check_pdf(signed["final"], roots),
                                           {fp: "seal"}, {})
     assert [s.kind for s in report.signatures] == ["seal", "signature", "document_timestamp"]
+
+
+def test_the_cli_verifies_offline_with_only_the_ca_certificate(signed, tmp_path):
+    from click.testing import CliRunner
+
+    from documents.verify_cli import verify
+    from tests.documents.signing_helpers import pem
+
+    (tmp_path / "ca.pem").write_bytes(pem(signed["ca"].certificate))
+    (tmp_path / "doc.pdf").write_bytes(signed["final"])
+    result = CliRunner().invoke(verify, [str(tmp_path / "doc.pdf"), "--no-db", "--trust",
+                                         str(tmp_path / "ca.pem"), "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    assert "Every signature is intact, valid and trusted." in result.output
+    assert "张三" in result.output and "Document timestamp" in result.output
+    (tmp_path / "bad.pdf").write_bytes(_flip(signed["final"], 1000))
+    result = CliRunner().invoke(verify, [str(tmp_path / "bad.pdf"), "--no-db", "--trust",
+                                         str(tmp_path / "ca.pem"), "--json"])
+    assert result.exit_code == 2 and '"verdict":"tampered"' in result.output
