@@ -16,7 +16,7 @@ from core.i18n import gettext as _
 from core.problems import Conflict, Forbidden, PreconditionFailed
 from meetings import repository as repo
 from meetings.attendance import quorum
-from meetings.meeting_service import forbidden, invalid, log, manages, not_found, now, visible
+from meetings.meeting_service import TZ, forbidden, invalid, log, manages, not_found, now, visible
 from meetings.schemas import AmendmentOut, MinutesOut, MinutesSectionIn
 from tenancy.principal import Principal
 
@@ -41,7 +41,8 @@ def amendment_out(a: dict) -> AmendmentOut:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+    """China time (the papers print it as is)."""
+    return value.astimezone(TZ).isoformat() if value else None
 
 
 async def signatories(meeting: dict, attendance: list[dict]) -> dict[str, Any]:

@@ -4,7 +4,9 @@ and signs in; the owners' committee chair signs in on a phone; the director reco
 property manager's attendance, tables a resolution and opens the vote; the chair votes for on
 the phone, the manager against, the director for; the count shows 2/3 of the organisations
 present; then the minutes are drafted, reviewed with an amendment, made final and posted as a
-public notice that the estate's owner reads on a phone. The strict CSP must not produce a
+public notice that the estate's owner reads on a phone — after the minutes were rendered by
+the documents pipeline, signed in turn by each organisation's representative (two of them from
+the signatory's inbox on their phones) and sealed by the residents' committee. The strict CSP must not produce a
 console error. Screenshots go to test-artifacts/."""
 from __future__ import annotations
 
@@ -27,6 +29,22 @@ from tests.tenancy.test_pages_browser import (  # noqa: F401  (fixtures)
 
 async_api = pytest.importorskip("playwright.async_api")
 from gongzhi.demo import DEMO_PASSWORD  # noqa: E402
+from tests.meetings.helpers import PIN, SEAL_PIN, create_seal, drain_queue, enroll  # noqa: E402
+
+
+async def enroll_demo(usernames: list[str]) -> None:
+    """The signatories set their signing PINs (the documents package's /signing page does this
+    for real users) and the bureau creates the residents' committee's seal."""
+    from core.db import fetch
+
+    rows = await fetch("SELECT id, username, tenant FROM app_user WHERE username = ANY($1::text[])",
+                       [*usernames, "bureau"])
+    ids = {r["username"]: r["id"] for r in rows}
+    tenant = rows[0]["tenant"]
+    await enroll(tenant, [ids[u] for u in usernames])
+    rc_org = (await fetch("SELECT m.organization FROM membership m WHERE m.user = $1",
+                          ids["rc"]))[0]["organization"]
+    await create_seal(tenant, ids["bureau"], rc_org, SEAL_PIN)
 
 
 async def _context(browser, server, viewport):
@@ -131,10 +149,39 @@ async def test_joint_meeting_from_scheduling_to_vote_minutes_and_public_notice(b
     await _act(rc, "finalize")
     assert await rc.text_content("#minutes-status") == "定稿"
     assert "物业保留意见" in await rc.text_content("#minutes-summary")
+
+    # 6. Rendered by the documents pipeline; signed in turn by one representative of each
+    #    organisation present (the convener's last), then sealed by the residents' committee.
+    await _act(rc, "render")
+    await drain_queue()
+    await enroll_demo(["oc.chair", "pm", "rc"])
+    await rc.goto(f"/meetings/{meeting_id}")
+    assert await rc.get_attribute("#signing-state", "data-state") == "awaiting_signatures"
+    assert await rc.locator("#signers li").count() == 4
+    assert await rc.locator("form.action-form[data-action=sign]").count() == 0  # not rc's turn
+    for page in (chair, pm):
+        await page.goto("/meetings/signing")
+        item = page.locator(f"section[data-meeting-id='{meeting_id}']")
+        assert await item.count() == 1
+        await item.locator("input[name=pin]").fill(PIN)
+        async with page.expect_navigation():
+            await item.locator("button[type=submit]").click()
+        assert await page.locator(f"section[data-meeting-id='{meeting_id}']").count() == 0
+    await chair.screenshot(path=str(ARTIFACTS / "meeting-signing-inbox-phone.png"), full_page=True)
+    await rc.goto(f"/meetings/{meeting_id}")
+    await _act(rc, "sign", pin=PIN)
+    assert await rc.get_attribute("#signing-state", "data-state") == "signed"
+    await _act(rc, "sign", pin=SEAL_PIN)  # the director applies the committee's seal
+    assert await rc.get_attribute("#signing-state", "data-state") == "sealed"
+    assert await rc.locator("#signers li[data-signed=yes]").count() == 4
+    document = await rc.get_attribute("a[href^='/documents/']", "href")
+    pdf = await rc.request.get(f"{document}/pdf")
+    assert pdf.ok and (await pdf.body()).startswith(b"%PDF-")
+    (ARTIFACTS / "meeting-minutes-sealed.pdf").write_bytes(await pdf.body())
     await _act(rc, "post_notice")
     await rc.screenshot(path=str(ARTIFACTS / "meeting-secretary.png"), full_page=True)
 
-    # 6. The estate's owner reads the notice on a phone: the names are masked.
+    # 7. The estate's owner reads the notice on a phone: the names are masked.
     ctx4, owner, owner_errors = await _context(browser, server, PHONE)
     await sign_in(owner, "resident", DEMO_PASSWORD)
     await owner.goto("/notices")
