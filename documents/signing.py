@@ -22,9 +22,11 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import uharfbuzz as hb
+from pyhanko.pdf_utils.content import RawContent
 from pyhanko.pdf_utils.font.api import FontEngineFactory
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulator
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.layout import BoxConstraints
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.sign import fields, signers
@@ -126,9 +128,29 @@ def stamp_lines(stamp: StampText, at: dt.datetime) -> str:
     return printable("\n".join(lines))
 
 
-def stamp_style(text: str) -> TextStampStyle:
-    return TextStampStyle(stamp_text="%(stamp)s", border_width=1,
-                          text_box_style=TextBoxStyle(font=SubsetFontFactory(text)))
+SEAL_RED = (0.78, 0.08, 0.08)
+
+
+def _seal_ring() -> RawContent:
+    """A red double ring, the outline of a Chinese organisation seal, drawn behind the text."""
+    k = 0.5523  # Bézier approximation of a quarter circle
+
+    def circle(r: float) -> str:
+        c, d = 50, r * k
+        return (f"{c + r} {c} m {c + r} {c + d} {c + d} {c + r} {c} {c + r} c "
+                f"{c - d} {c + r} {c - r} {c + d} {c - r} {c} c "
+                f"{c - r} {c - d} {c - d} {c - r} {c} {c - r} c "
+                f"{c + d} {c - r} {c + r} {c - d} {c + r} {c} c S ")
+    ops = f"{SEAL_RED[0]} {SEAL_RED[1]} {SEAL_RED[2]} RG 3 w {circle(47)}1 w {circle(42)}"
+    return RawContent(ops.encode(), box=BoxConstraints(100, 100))
+
+
+def stamp_style(text: str, kind: str = "person") -> TextStampStyle:
+    font = TextBoxStyle(font=SubsetFontFactory(text))
+    if kind == "seal":
+        return TextStampStyle(stamp_text="%(stamp)s", border_width=0, text_box_style=font,
+                              background=_seal_ring(), background_opacity=0.9)
+    return TextStampStyle(stamp_text="%(stamp)s", border_width=1, text_box_style=font)
 
 
 # --- fields -------------------------------------------------------------------------------------
@@ -170,7 +192,7 @@ def sign_field(pdf: bytes, field_name: str, identity: Identity, stamp: StampText
         field_name=field_name, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
         reason=reason or None, location=location or None, name=stamp.name or None)
     pdf_signer = signers.PdfSigner(meta, signer, timestamper=timestamper,
-                                   stamp_style=stamp_style(text))
+                                   stamp_style=stamp_style(text, stamp.kind))
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     out = pdf_signer.sign_pdf(writer, existing_fields_only=True,
                               appearance_text_params={"stamp": text})
