@@ -20,8 +20,9 @@ _SQL = """
 WITH pair AS (
   SELECT DISTINCT estate, company FROM unnest($2::int[], $3::int[]) AS p(estate, company)
 ), c AS (
-  SELECT c.id, c.estate, p.company, c.status, c.paused, c.pauses, c.transfers, c.returns,
+  SELECT c.id, c.estate, p.company, c.status, c.transfers, c.returns,
     c.reopens, c.rating, c.ack_due_at, c.resolve_due_at,
+    c.paused AND (c.pauses->-1->>'begin')::timestamptz < c.resolve_due_at AS paused_in_time,
     c.responsible_org = p.company AS current_,
     CASE WHEN c.acknowledged_at < $6 THEN c.acknowledged_at END AS acked_at,
     CASE WHEN c.resolved_at < $6 THEN c.resolved_at END AS resolved_at
@@ -48,8 +49,8 @@ WITH pair AS (
     h.acc AND (h.acked_at IS NOT NULL OR h.ack_due_at < $6) AS ack_due,
     h.acc AND h.acked_at <= h.ack_due_at AS ack_on_time,
     h.acc AND h.resolved_at IS NOT NULL AS resolved,
-    h.acc AND (h.resolved_at IS NOT NULL OR (h.resolve_due_at < $6 AND NOT (
-      h.paused AND (h.pauses->-1->>'begin')::timestamptz < h.resolve_due_at))) AS resolve_due,
+    h.acc AND (h.resolved_at IS NOT NULL OR (h.resolve_due_at < $6
+      AND h.paused_in_time IS NOT TRUE)) AS resolve_due,
     h.acc AND h.resolved_at <= h.resolve_due_at AS resolve_on_time
   FROM h
 )

@@ -140,6 +140,7 @@ async def resolve(p: Principal, objection_id: int, data: ResolveIn,
         comps["adjustment"] = {"objection_id": row["id"], "from": None if a["total_score"] is None
                                else float(a["total_score"]), "to": score,
                                "reason": data.reason, "at": at.isoformat()}
+        comps["held"] = False  # a held assessment the bureau scores is no longer held
         changes.update(total_score=score, components=comps,
                        grade=scoring.grade(score, campaign["grade_bands"]))
     updated = await repo.resolve_objection(p.tenant_id, row["id"], values)

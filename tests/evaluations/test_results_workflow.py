@@ -144,3 +144,22 @@ async def test_finalising_waits_for_the_window_then_freezes_everything(client, r
         r.tenant)}
     assert {"evaluation.results_computed", "evaluation.results_published",
             "evaluation.results_finalized"} <= actions
+
+
+async def test_a_large_campaign_is_computed_by_the_queue_job(client, monkeypatch):
+    import asyncio
+
+    from evaluations import results_service
+    from gongzhi.worker import FUNCTIONS, build_worker
+
+    assert "compute_campaign_results" in [f.__name__ for f in FUNCTIONS]
+    big = await results_world.build()
+    monkeypatch.setattr(results_service, "INLINE_LIMIT", 2)  # 3 assessments count as "large"
+    resp = await client.post(url(big, "results/compute"), headers=await big.h(client, "bureau"))
+    assert resp.status_code == 200 and resp.json()["queued"] is True
+    assert (await results_by_estate(client, big))[big.estates["E1"]]["total_score"] is None
+    worker = build_worker(manage_pool=False, burst=True)
+    await asyncio.wait_for(worker.start(), timeout=60)
+    got = await results_by_estate(client, big)
+    assert {k: v["total_score"] for k, v in got.items()} == {
+        big.estates["E1"]: 85.75, big.estates["E2"]: 80.0, big.estates["E3"]: 46.25}
