@@ -190,6 +190,14 @@ async def test_joint_meeting_from_scheduling_to_vote_minutes_and_public_notice(b
     assert "同意更换3号楼电梯钢丝绳" in text and "物业保留意见" in text
     assert "刘桂芳" not in text and "黄志强" not in text and "刘**" in text
     await owner.screenshot(path=str(ARTIFACTS / "meeting-notice-phone.png"), full_page=True)
+    # ... and votes in the demo's owners' assembly on the phone voting page
+    await owner.goto("/vote")
+    card = owner.locator(".vote-card", has_text="同意续聘安居乐物业服务有限公司")
+    assert await card.count() == 1
+    async with owner.expect_navigation():
+        await card.locator("form:has(input[value=for]) button").click()
+    assert "您的表决：同意" in await owner.locator(".vote-card", has_text="同意续聘").text_content()
+    await owner.screenshot(path=str(ARTIFACTS / "meeting-vote-owner-phone.png"), full_page=True)
 
     for errors in (rc_errors, chair_errors, pm_errors, owner_errors):
         assert errors == [], errors
