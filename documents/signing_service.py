@@ -14,15 +14,26 @@ import asyncio
 import time
 from dataclasses import dataclass
 
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+
 from core import audit
 from core.i18n import gettext as _
-from core.problems import Conflict, Forbidden
+from core.problems import AppError, Conflict, Forbidden
 from documents import credentials, signing, tsa
 from documents import pki_repository as repo
 from documents import service as registry
 from tenancy.principal import Principal
 
 ZH = "zh-CN"
+
+
+class TsaUnavailable(AppError):
+    status = 503
+
+
+def _no_tsa() -> TsaUnavailable:
+    return TsaUnavailable(_("The timestamp authority did not answer; nothing was signed. Try "
+                            "again in a moment."), headers={"Retry-After": "30"})
 
 
 @dataclass
@@ -72,9 +83,12 @@ async def sign_version(p: Principal, document_id: int, version: int, pin: str) -
     reason = (_("Electronic seal", ZH) if signer.kind == "seal"
               else _("Signed as {role}", ZH).format(role=signer.role))
     started = time.perf_counter()
-    signed = await asyncio.to_thread(signing.sign_field, ctx.pdf, signer.field_name, identity,
-                                     stamp_for(p, signer), stamper, reason=reason,
-                                     location=signer.organization)
+    try:
+        signed = await asyncio.to_thread(signing.sign_field, ctx.pdf, signer.field_name,
+                                         identity, stamp_for(p, signer), stamper, reason=reason,
+                                         location=signer.organization)
+    except TimestampRequestError:
+        raise _no_tsa() from None
     seconds = time.perf_counter() - started
     updated = await registry.record_signature(p, ctx.version["id"], signed,
                                               signer_index=ctx.signer_index,
@@ -88,7 +102,10 @@ async def sign_version(p: Principal, document_id: int, version: int, pin: str) -
     timestamped = False
     if updated["next_signer"] >= len(updated["signers"] or []):
         started = time.perf_counter()
-        final = await asyncio.to_thread(signing.add_document_timestamp, signed, stamper)
+        try:
+            final = await asyncio.to_thread(signing.add_document_timestamp, signed, stamper)
+        except TimestampRequestError:
+            raise _no_tsa() from None
         seconds += time.perf_counter() - started
         updated = await registry.record_timestamp(p, ctx.version["id"], final,
                                                   expected_sha256=updated["sha256"])

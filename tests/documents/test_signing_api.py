@@ -157,6 +157,22 @@ async def test_a_revoked_signer_is_refused(client, world):
     assert rows[0]["n"] == 1  # nothing was signed
 
 
+async def test_an_unreachable_external_tsa_signs_nothing_and_says_so(client, world, monkeypatch):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nobody listens here once the socket is closed
+    monkeypatch.setattr(get_settings(), "tsa_url", f"http://127.0.0.1:{port}/tsr")
+    version = await _register(world)
+    chair = await _h(client, world, "owners_committee:chair")
+    r = await client.post(_url(version), json={"pin": WORLD_PIN}, headers=chair)
+    assert r.status_code == 503 and r.headers["retry-after"] == "30", r.text
+    rows = await fetch("SELECT next_signer, state FROM document_version WHERE id = $1",
+                       version["id"])
+    assert rows[0]["next_signer"] == 0 and rows[0]["state"] == "awaiting_signatures"
+
+
 async def test_enrolment_and_pin_change_through_the_api(client, world):
     h = await _h(client, world, "residents_committee:grid_worker")
     r = await client.post("/api/v1/signing/me", json={"pin": "111111"}, headers=h)
@@ -195,7 +211,8 @@ async def test_other_tenants_and_unrelated_organisations_are_refused(client, wor
     before = await fetch("SELECT * FROM signing_credential WHERE organization = $1 OR id = $2"
                          " ORDER BY id", oc, chair_credential)
     for side, persona in (("a2", "owners_committee:admin"), ("a2", "owners_committee:chair"),
-                          ("b", "bureau:admin"), ("b", "owners_committee:admin")):
+                          ("b", "bureau:admin"), ("b", "owners_committee:admin"),
+                          ("a2", "street_office:admin")):
         h = await _h(client, world, persona, side)
         calls = [
             client.post(f"/api/v1/documents/{doc}/versions/{ver}/signatures",
@@ -273,7 +290,11 @@ async def test_the_signing_page_shows_the_document_and_signs_with_the_pin(client
         assert "已签署" in r.text and 'name="pin"' not in r.text
         r = await c.get("/signing")
         assert r.status_code == 200 and 'id="certificate"' in r.text
-    async with _web(client) as c:  # an unrelated organisation's administrator
-        await _web_login(c, world.a2.users["owners_committee:admin"])
-        for path in (base, f"{base}/pdf", f"{base}/page/1"):
-            assert (await c.get(path)).status_code == 404
+    for username in (world.a2.users["owners_committee:admin"],  # an unrelated organisation
+                     world.b.users["bureau:admin"]):  # another tenant's strongest role
+        async with _web(client) as c:
+            token = await _web_login(c, username)
+            for path in (base, f"{base}/pdf", f"{base}/page/1"):
+                assert (await c.get(path)).status_code == 404, path
+            r = await c.post(base, data={"pin": WORLD_PIN}, headers=token)
+            assert r.status_code == 404
