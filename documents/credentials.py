@@ -59,7 +59,7 @@ async def _issue(kind: str, tenant_id: int, owner: dict, name: x509.Name, pin: s
     authority = await pki.platform_authority()
     key = pki.new_signing_key()
     cert = pki.issue(authority.ca, key.public_key(), name, purpose="sign",
-                     days=5 * 365 if kind == "person" else 10 * 365)
+                     days=5 * 365 if kind == "person" else 10 * 365, crl=pki.crl_url())
     ctx = context(kind, tenant_id, owner["id"], pki.fingerprint(cert))
     blob = await asyncio.to_thread(keys.seal_with_pin, pki.key_der(key), pin, ctx)
     return await repo.insert(_values(kind, tenant_id, owner, cert, blob, created_by))

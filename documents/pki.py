@@ -115,10 +115,20 @@ def create_ca(now: dt.datetime | None = None) -> Identity:
     return Identity(cert, key)
 
 
+CRL_PATH = "/api/v1/signing/crl"
+
+
+def crl_url() -> str:
+    """Where the platform publishes its certificate revocation list (PUBLIC_URL based)."""
+    from documents.qr import public_base_url
+
+    return f"{public_base_url()}{CRL_PATH}"
+
+
 def issue(ca: Identity, public_key, name: x509.Name, *, purpose: str, days: int,
-          now: dt.datetime | None = None) -> x509.Certificate:
+          now: dt.datetime | None = None, crl: str | None = None) -> x509.Certificate:
     """A certificate for `public_key`: purpose `sign` (persons and seals: digital signature and
-    non-repudiation) or `tsa` (timestamping only)."""
+    non-repudiation) or `tsa` (timestamping only); `crl` names the revocation list's URL."""
     now = now or dt.datetime.now(dt.timezone.utc)
     builder = (x509.CertificateBuilder().subject_name(name).issuer_name(ca.certificate.subject)
                .public_key(public_key).serial_number(x509.random_serial_number())
@@ -130,6 +140,10 @@ def issue(ca: Identity, public_key, name: x509.Name, *, purpose: str, days: int,
                               critical=False)
                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
                    ca.certificate.public_key()), critical=False))
+    if crl:
+        builder = builder.add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
+            full_name=[x509.UniformResourceIdentifier(crl)], relative_name=None, reasons=None,
+            crl_issuer=None)]), critical=False)
     if purpose == "tsa":
         builder = (builder.add_extension(_usage(sign=True, commit=True), critical=True)
                    .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]),
@@ -216,6 +230,20 @@ def licensed_cas() -> list[x509.Certificate]:
 async def trust_roots() -> list[x509.Certificate]:
     """Certificates a signature must chain to: the platform CA and any licensed CA configured."""
     return [(await platform_authority()).ca.certificate, *licensed_cas()]
+
+
+def revocation_list(ca: Identity, revoked: list[tuple[int, dt.datetime]],
+                    now: dt.datetime | None = None) -> bytes:
+    """The CA's CRL (DER) naming the serials it issued that were revoked, valid for a day."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    builder = (x509.CertificateRevocationListBuilder().issuer_name(ca.certificate.subject)
+               .last_update(now - dt.timedelta(minutes=5)).next_update(now + dt.timedelta(days=1))
+               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                   ca.certificate.public_key()), critical=False))
+    for serial, at in revoked:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(at).build())
+    return builder.sign(ca.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
 
 def ca_pem(authority: Authority) -> bytes:

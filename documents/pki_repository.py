@@ -82,6 +82,12 @@ async def by_fingerprints(fingerprints: list[str]) -> list[dict]:
                        " WHERE fingerprint = ANY($1::varchar[])", list(fingerprints))
 
 
+async def revoked_platform_serials() -> list[dict]:
+    """Public revocation list: serials (hex) and times of revoked platform-issued certificates."""
+    return await fetch("SELECT serial, revoked_at FROM signing_credential WHERE source = 'platform'"
+                       " AND revoked_at IS NOT NULL ORDER BY revoked_at")
+
+
 async def organization(tenant_id: int, organization_id: int) -> dict | None:
     rows = await fetch("SELECT id, name, kind, credit_code FROM organization"
                        " WHERE tenant = $1 AND id = $2", tenant_id, organization_id)

@@ -12,7 +12,7 @@ from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
-from documents import credentials, pki, signing_service, tsa
+from documents import credentials, pki, pki_repository, signing_service, tsa
 from documents.signing_schemas import (
     CredentialOut,
     EnrollIn,
@@ -139,6 +139,16 @@ class TrustController(Controller):
         return Response(pki.ca_pem(authority), media_type="application/x-pem-file",
                         headers={"Content-Disposition": 'attachment; filename="gongzhi-ca.pem"',
                                  "Cache-Control": "public, max-age=3600"})
+
+    @get("/signing/crl", summary="The platform CA's certificate revocation list (DER), named "
+                                 "in every certificate it issues", security=[])
+    async def revocation_list(self) -> Response[bytes]:
+        authority = await pki.platform_authority()
+        rows = await pki_repository.revoked_platform_serials()
+        crl = pki.revocation_list(authority.ca, [(int(r["serial"], 16), r["revoked_at"])
+                                                 for r in rows])
+        return Response(crl, media_type="application/pkix-crl",
+                        headers={"Cache-Control": "public, max-age=300"})
 
     @post("/tsa", summary="RFC 3161 timestamp authority: POST an application/timestamp-query, "
                           "get an application/timestamp-reply", security=[], status_code=200)

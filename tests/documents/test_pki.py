@@ -211,3 +211,18 @@ async def test_a_pkcs12_from_a_licensed_ca_becomes_the_seal_and_others_are_refus
     ident = await credentials.unlock(seal, PIN)
     assert ident.chain[0] == licensed.certificate
     assert licensed.certificate in await pki.trust_roots()
+
+
+async def test_revoked_certificates_are_published_in_the_cas_revocation_list(client, world):
+    p, row = await _enrolled(client, world.a1.users["street_office:admin"])
+    cert = x509.load_der_x509_certificate(row["certificate"])
+    points = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    assert points[0].full_name[0].value.endswith("/api/v1/signing/crl")
+    async with db().transaction():
+        await credentials.revoke(p, row["id"], "离职")
+    r = await client.get("/api/v1/signing/crl")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pkix-crl"
+    crl = x509.load_der_x509_crl(r.content)
+    ca = (await pki.platform_authority()).ca.certificate
+    assert crl.is_signature_valid(ca.public_key()) and crl.issuer == ca.subject
+    assert crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None

@@ -74,7 +74,8 @@ ID_NAMES = (*ID_NAMES, *(n for n in EXTRA_ID_FIELDS if ":" not in n),
 VERBOSE = bool(os.environ.get("ROUTE_WALKER_VERBOSE"))
 # Streaming routes end only when told to: the walker asks them to stop after a moment (what an
 # attacker's stream carries is tested in tests/cases/test_stream.py).
-STREAMING = {"/api/v1/events/stream": {"max_seconds": "0.3"}}
+STREAMING = {"/api/v1/events/stream": {"max_seconds": "0.3"},
+             "/events/stream": {"max_seconds": "0.3"}}  # the same stream for web sessions
 # Non-id path parameters get a harmless value (anything else gets one chosen by type).
 HARMLESS_PATH_VALUES = {"code": "en", "path": "nothing-here", "file_path": "app.css",
                         "day": "2031-01-06",  # a calendar day: the attacker's own tenant's
@@ -88,7 +89,7 @@ PUBLIC = ((None, "/health"), (None, "/metrics"), (None, "/schema*"), (None, "/lo
           ("GET", "/open311/v2/discovery*"), ("GET", "/open311/v2/services*"),
           # Anyone may verify a signed PDF, fetch the CA certificate and ask for a timestamp.
           ("POST", "/api/v1/documents/verify"), (None, "/verify"), ("GET", "/api/v1/signing/ca.pem"),
-          ("POST", "/api/v1/tsa"))
+          ("GET", "/api/v1/signing/crl"), ("POST", "/api/v1/tsa"))
 RESERVED_KWARGS = {"self", "request", "socket", "state", "scope", "headers", "cookies", "query",
                    "body", "data"}
 ATTACKER_PERSONAS = ("street_office:admin", "property_company:admin", "owners_committee:admin",
