@@ -93,6 +93,23 @@ def _may_request_report(p: Principal, estate_id: int | None) -> bool:
         for s in p.seats)
 
 
+async def queue_annual_report(p: Principal, contract_id: int, year: int) -> str:
+    """Queue the render of a contract's annual report for `year`; returns the job key. 404 for
+    a contract the caller cannot see, 403 unless bureau or the estate's street office admin."""
+    contract = await rr.contract_context(p.tenant_id, contract_id)
+    if contract is None or not p.sees(estate=contract["estate"]):
+        raise NotFound(_("The requested item does not exist or you may not see it."))
+    if not _may_request_report(p, contract["estate"]):
+        raise Forbidden(_("Only the housing bureau or the street office may issue reports."))
+    start, end = year_bounds(year)
+    key = _job_key(p, f"contract{contract_id}")
+    await jobs.enqueue_render("render_contract_report", job_key=key, tenant_id=p.tenant_id,
+                              contract_id=contract_id, start=start.isoformat(),
+                              end=end.isoformat(), requested_by=p.user_id,
+                              lang=document_language())
+    return key
+
+
 async def _pdf_response(p: Principal, document_id: int, version: int | None) -> Stream:
     doc, row, chunks = await service.open_pdf(p, document_id, version)
     return Stream(chunks, media_type="application/pdf", headers={
@@ -161,18 +178,7 @@ class DocumentController(Controller):
                   "if one exists")
     async def annual_report(self, request: Req, data: AnnualReportIn,
                             tx: object) -> RenderQueued:
-        p = request.user
-        contract = await rr.contract_context(p.tenant_id, data.contract_id)
-        if contract is None or not p.sees(estate=contract["estate"]):
-            raise NotFound(_("The requested item does not exist or you may not see it."))
-        if not _may_request_report(p, contract["estate"]):
-            raise Forbidden(_("Only the housing bureau or the street office may issue reports."))
-        start, end = year_bounds(data.year)
-        key = _job_key(p, f"contract{data.contract_id}")
-        await jobs.enqueue_render("render_contract_report", job_key=key, tenant_id=p.tenant_id,
-                                  contract_id=data.contract_id, start=start.isoformat(),
-                                  end=end.isoformat(), requested_by=p.user_id,
-                                  lang=document_language())
+        key = await queue_annual_report(request.user, data.contract_id, data.year)
         return RenderQueued(job=key, status_url=f"/api/v1/documents/render-jobs/{key}")
 
     @post("/company-reports", status_code=202,

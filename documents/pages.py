@@ -13,6 +13,7 @@ Pages call the services directly inside the request's transaction (`tx`), never 
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,7 +29,12 @@ from core.problems import AppError
 from core.redis import redis
 from documents import exports, service
 from documents import report_repository as rr
-from documents.controllers import disposition, document_language, pdf_name
+from documents.controllers import (
+    disposition,
+    document_language,
+    pdf_name,
+    queue_annual_report,
+)
 from documents.schemas import signers_from_json
 from tenancy.principal import Principal
 
@@ -67,7 +73,40 @@ async def document_list(request: Request, tx: object, organization_id: int | Non
                                          kind=kind if kind in KIND_LABELS else None, limit=200)
     return Template("documents/list.html", context={
         "me": p, "rows": pairs, "labels": _labels(), "organization_id": org, "kind": kind,
-        "is_bureau": bool(p.seats_where(kinds=("housing_bureau",)))})
+        "is_bureau": bool(p.seats_where(kinds=("housing_bureau",))),
+        "contracts": await _issuable_contracts(p), "queued": request.query_params.get("queued"),
+        "years": _years()})
+
+
+def _years() -> list[int]:
+    this = date.today().year
+    return [this, this - 1, this - 2]
+
+
+async def _issuable_contracts(p: Principal) -> list[dict]:
+    """Contracts whose annual report the caller may issue (see controllers._may_request_report)."""
+    if p.tenant_wide:
+        return await rr.contracts_for_reports(p.tenant_id, None)
+    estates = sorted(set().union(*(s.estates for s in p.seats
+                                   if s.kind == "street_office" and s.role == "admin")))
+    return await rr.contracts_for_reports(p.tenant_id, estates) if estates else []
+
+
+@post("/documents/annual-reports", include_in_schema=False)
+async def issue_report(request: Request, tx: object, data: Annotated[
+        dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Redirect:
+    """Queue a contract's annual report (the same rules as the API); back to the list."""
+    p = _user(request)
+    if p is None:
+        return _login(request)
+    try:
+        contract_id, year = int(data.get("contract_id") or 0), int(data.get("year") or 0)
+    except ValueError:
+        raise service.not_found() from None
+    if year not in _years():
+        raise service.not_found()
+    await queue_annual_report(p, contract_id, year)
+    return Redirect("/documents?queued=1")
 
 
 @get("/documents/{document_id:int}", include_in_schema=False)
@@ -209,5 +248,5 @@ async def static_file(request: Request, name: str) -> Response | Redirect:
                     headers={"Cache-Control": "private, max-age=3600"})
 
 
-PAGES = [document_list, document_page, current_pdf, version_pdf, exports_page, create_export,
+PAGES = [document_list, issue_report, document_page, current_pdf, version_pdf, exports_page, create_export,
          export_page, export_file, export_events, static_file]

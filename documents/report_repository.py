@@ -237,3 +237,15 @@ async def campaigns(tenant_id: int, limit: int = 50) -> list[dict]:
         " (SELECT count(*) FROM evaluation_assessment a WHERE a.campaign = c.id) AS assessments"
         " FROM evaluation_campaign c WHERE c.tenant = $1"
         " ORDER BY c.period_start DESC, c.id DESC LIMIT $2", tenant_id, limit)
+
+
+async def contracts_for_reports(tenant_id: int, estate_ids: list[int] | None) -> list[dict]:
+    """Contracts in force or ended (not drafts) of the tenant, or of `estate_ids`, for choosing
+    a report's subject."""
+    return await fetch(
+        "SELECT c.id, c.number, e.name AS estate_name, o.name AS company_name"
+        " FROM service_contract c JOIN estate e ON e.id = c.estate"
+        " JOIN organization o ON o.id = c.property_company"
+        " WHERE c.tenant = $1 AND c.status <> 'draft'"
+        " AND ($2::int[] IS NULL OR c.estate = ANY($2::int[]))"
+        " ORDER BY e.name, c.id LIMIT 500", tenant_id, estate_ids)

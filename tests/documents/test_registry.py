@@ -168,3 +168,39 @@ async def test_who_may_read_a_registered_document(client, world, persona, side, 
         with pytest.raises(NotFound):
             await service.get_document(p, doc_id)
         assert doc_id not in [d["id"] for d, _v in await service.list_documents(p, limit=200)]
+
+
+async def _browser(app, username: str):
+    from tests.factories import PASSWORD
+    from tests.gongzhi.test_route_walker import csrf, make_client
+
+    c = make_client(app)
+    await c.get("/login")
+    r = await c.post("/login", data={"username": username, "password": PASSWORD, "next": "/"},
+                     headers=csrf(c))
+    assert r.status_code in (302, 303), r.text
+    return c
+
+
+async def test_the_documents_pages_list_show_and_download_for_readers_only(app, client, world):
+    doc_id = world.a1.extra["registered_document"]
+    chair = await _browser(app, world.a1.users["owners_committee:chair"])
+    page = await chair.get("/documents")
+    assert page.status_code == 200 and f'data-document-id="{doc_id}"' in page.text
+    assert "待签署" in page.text and "<script>" not in page.text
+    detail = await chair.get(f"/documents/{doc_id}")
+    assert detail.status_code == 200 and f'href="/sign/{doc_id}/1"' in detail.text  # chair's turn
+    pdf = await chair.get(f"/documents/{doc_id}/pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    assert pdf.headers["x-document-version"] == "1"
+    rc = await _browser(app, world.a1.users["residents_committee:admin"])
+    assert 'href="/sign/' not in (await rc.get(f"/documents/{doc_id}")).text  # not yet its turn
+    for username in (world.a2.users["street_office:admin"], world.b.users["bureau:admin"]):
+        other = await _browser(app, username)
+        assert f'data-document-id="{doc_id}"' not in (await other.get("/documents")).text
+        for url in (f"/documents/{doc_id}", f"/documents/{doc_id}/pdf",
+                    f"/documents/{doc_id}/versions/1/pdf"):
+            assert (await other.get(url)).status_code == 404, (username, url)
+        await other.aclose()
+    await chair.aclose()
+    await rc.aclose()

@@ -184,3 +184,34 @@ async def test_report_requests_are_refused_to_everyone_but_the_bureau_and_street
                     f"/api/v1/documents/{doc}/versions", f"/api/v1/documents/{doc}/events",
                     f"/api/v1/documents/{doc}/versions/1/files"):
             assert (await client.get(url, headers=h)).status_code == 404, (persona, url)
+
+
+async def test_the_bureau_issues_a_report_from_the_documents_page(app, client):
+    from tests.factories import PASSWORD
+    from tests.gongzhi.test_route_walker import csrf, make_client
+
+    m = await build()
+    c = make_client(app)
+    await c.get("/login")
+    await c.post("/login", data={"username": m.users["bureau"], "password": PASSWORD,
+                                 "next": "/"}, headers=csrf(c))
+    page = await c.get("/documents")
+    assert 'id="issue-report"' in page.text and "E1 小区" in page.text
+    year = date.today().year - 1
+    r = await c.post("/documents/annual-reports", headers=csrf(c),
+                     data={"contract_id": str(m.contracts["E2"]), "year": str(year)})
+    assert r.status_code in (302, 303) and r.headers["location"] == "/documents?queued=1"
+    await drain()
+    page = await c.get("/documents")
+    assert f"{year} 年度物业服务评价报告" in page.text
+    # a property company's manager gets no form and cannot post one
+    p1 = make_client(app)
+    await p1.get("/login")
+    await p1.post("/login", data={"username": m.users["p1"], "password": PASSWORD, "next": "/"},
+                  headers=csrf(p1))
+    assert 'id="issue-report"' not in (await p1.get("/documents")).text
+    r = await p1.post("/documents/annual-reports", headers=csrf(p1),
+                      data={"contract_id": str(m.contracts["E1"]), "year": str(year)})
+    assert r.status_code == 403
+    await c.aclose()
+    await p1.aclose()
