@@ -3,14 +3,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Request, get, post
-from litestar.params import Parameter
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.params import HeaderParameter, Parameter
 
 from evaluations import campaign_service, survey_service
 from evaluations.schemas import (
     AssessmentOut,
     CampaignIn,
     CampaignOut,
+    CampaignPatch,
     CampaignStatus,
     OpenSurvey,
     SurveyIn,
@@ -23,6 +24,8 @@ from tenancy.principal import Principal
 Req = Request[Principal, str, object]
 Limit = Annotated[int, Parameter(ge=1, le=5000)]
 Offset = Annotated[int, Parameter(ge=0, le=10_000_000)]
+IfMatch = Annotated[str | None, HeaderParameter(
+    name="If-Match", required=False, description='The ETag from GET, e.g. "v3"; stale: 412')]
 
 
 class CampaignController(Controller):
@@ -42,9 +45,17 @@ class CampaignController(Controller):
     async def create(self, request: Req, data: CampaignIn, tx: object) -> CampaignOut:
         return await campaign_service.create_campaign(request.user, data)
 
-    @get("/{campaign_id:int}")
-    async def get_campaign(self, request: Req, campaign_id: int) -> CampaignOut:
-        return await campaign_service.get_campaign(request.user, campaign_id)
+    @get("/{campaign_id:int}", summary="One campaign (ETag for If-Match)")
+    async def get_campaign(self, request: Req, campaign_id: int) -> Response[CampaignOut]:
+        out = await campaign_service.get_campaign(request.user, campaign_id)
+        return Response(out, headers={"ETag": f'"v{out.version}"'})
+
+    @patch("/{campaign_id:int}", summary="Rename a draft, or move the deadline of a draft or "
+                                          "open campaign (bureau administrators)")
+    async def update(self, request: Req, campaign_id: int, data: CampaignPatch, tx: object,
+                     if_match: IfMatch = None) -> Response[CampaignOut]:
+        out = await campaign_service.update_campaign(request.user, campaign_id, data, if_match)
+        return Response(out, headers={"ETag": f'"v{out.version}"'})
 
     @post("/{campaign_id:int}/open", status_code=200,
           summary="Open: one assessment per contract in force during the period, and draft "

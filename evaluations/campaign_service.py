@@ -22,11 +22,11 @@ from asyncpg.exceptions import UniqueViolationError
 from contracts import service as contracts
 from core import audit, outbox
 from core.i18n import gettext as _
-from core.problems import Conflict, Forbidden, Invalid
+from core.problems import Conflict, Invalid, PreconditionFailed
 from evaluations import repository as repo
 from evaluations import scheme_service as schemes
 from evaluations.repository import Reach
-from evaluations.schemas import AssessmentOut, CampaignIn, CampaignOut, Progress
+from evaluations.schemas import AssessmentOut, CampaignIn, CampaignOut, CampaignPatch, Progress
 from tenancy import service as places
 from tenancy.principal import Principal
 
@@ -166,6 +166,42 @@ async def create_campaign(p: Principal, data: CampaignIn) -> CampaignOut:
               period_kind=data.period_kind, period_start=data.period_start, period_end=end,
               scheme_version=version["id"], submission_deadline=data.submission_deadline)
     return await get_campaign(p, row["id"])
+
+
+async def update_campaign(p: Principal, campaign_id: int, data: CampaignPatch,
+                          if_match: str | None) -> CampaignOut:
+    """Rename a draft, or move the deadline of a draft or open campaign (into the future: a
+    campaign already closed stays closed). Evaluators of an open campaign are told."""
+    row = await get_row(p, campaign_id, lock=True)
+    _bureau_seat(p)
+    if if_match is not None and f'"v{row["version"]}"' not in {
+            t.strip().removeprefix("W/") for t in if_match.split(",")}:
+        raise PreconditionFailed(_("The campaign has changed since you loaded it; reload it and "
+                                   "try again."), etag=f'"v{row["version"]}"')
+    changes: dict[str, Any] = {}
+    if data.name is not None:
+        if row["status"] != "draft":
+            raise Conflict(_("Only a draft campaign can be renamed."))
+        changes["name"] = data.name.strip()
+    if data.submission_deadline is not None:
+        if row["status"] not in ("draft", "open"):
+            raise Conflict(_("The deadline of a closed campaign cannot move."))
+        if data.submission_deadline.tzinfo is None:
+            raise invalid("submission_deadline", _("Give the deadline with its time zone."))
+        if data.submission_deadline <= now():
+            raise invalid("submission_deadline", _("The deadline must lie in the future."))
+        changes["submission_deadline"] = data.submission_deadline
+    if changes:
+        await repo.update_campaign(campaign_id, changes)
+        await log(p, p.tenant_id, "evaluation.campaign_updated", campaign_id,
+                  before={k: row[k] for k in changes}, after=changes)
+        if row["status"] == "open" and "submission_deadline" in changes:
+            orgs = await repo.campaign_evaluators(campaign_id)
+            await outbox.emit(p.tenant_id, "evaluation.deadline_changed", {
+                "campaign_id": campaign_id, "name": row["name"],
+                "submission_deadline": data.submission_deadline.isoformat()},  # type: ignore[union-attr]
+                organizations=orgs)
+    return await get_campaign(p, campaign_id)
 
 
 async def open_campaign(p: Principal, campaign_id: int) -> CampaignOut:

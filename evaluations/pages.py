@@ -128,6 +128,8 @@ async def campaign_page(request: Request, campaign_id: int, tx: object) -> Templ
     assessments = await campaign_service.list_assessments(p, campaign_id)
     return Template("evaluations/campaign.html", context=base(
         p, campaign=campaign, assessments=assessments, may_manage=p.is_tenant_admin,
+        may_inspect=campaign.status == "open" and any(
+            s.kind == "housing_bureau" and s.role in ("admin", "staff") for s in p.seats),
         error=request.query_params.get("error")))
 
 
@@ -148,6 +150,18 @@ async def campaign_step(request: Request, campaign_id: int, step: str,
             raise
         return Redirect(f"/evaluations/campaigns/{campaign_id}?error={exc.status}")
     return Redirect(f"/evaluations/campaigns/{campaign_id}")
+
+
+@post("/evaluations/assessments/{assessment_id:int}/inspect", include_in_schema=False)
+async def inspect(request: Request, assessment_id: int, tx: object) -> Redirect:
+    """The bureau's own inspection of an assessment: start (or reopen) its scoring form."""
+    p = _user(request)
+    if p is None:
+        return _login(request)
+    bureau = [s.organization_id for s in p.seats if s.kind == "housing_bureau"]
+    out, _created = await submission_service.start_submission(
+        p, assessment_id, bureau[0] if bureau else None)
+    return Redirect(f"/evaluations/submissions/{out.id}")
 
 
 # --- the evaluator's scoring form -------------------------------------------------------------------
@@ -324,5 +338,5 @@ async def survey_submit(request: Request, assessment_id: int, tx: object) -> Tem
     return Redirect(f"/evaluations/surveys/{assessment_id}?thanks=1")
 
 
-PAGES = [overview, create_campaign, campaign_page, campaign_step, scoring_page, scoring_submit,
-         photo_upload, photo_page, survey_page, survey_submit]
+PAGES = [overview, create_campaign, campaign_page, campaign_step, inspect, scoring_page,
+         scoring_submit, photo_upload, photo_page, survey_page, survey_submit]

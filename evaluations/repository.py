@@ -142,6 +142,14 @@ async def update_campaign(campaign_id: int, values: dict[str, Any]) -> None:
                 campaign_id, *values.values())
 
 
+async def campaign_evaluators(campaign_id: int) -> list[int]:
+    """The organisations with a submission in the campaign."""
+    rows = await fetch("SELECT DISTINCT s.organization FROM evaluation_submission s"
+                       " JOIN evaluation_assessment a ON a.id = s.assessment WHERE a.campaign = $1"
+                       " ORDER BY 1", campaign_id)
+    return [r["organization"] for r in rows]
+
+
 async def insert_assessments(tenant_id: int, campaign_id: int, contracts: list[dict]) -> int:
     """One assessment per contract (existing pairs are left alone); returns how many were new."""
     require_transaction()

@@ -95,6 +95,13 @@ class CampaignIn(Struct, forbid_unknown_fields=True):
     scheme_version_id: Id | None = None  # default: the latest version of the default scheme
 
 
+class CampaignPatch(Struct, forbid_unknown_fields=True):
+    """A draft's name, or the deadline of a draft or open campaign (only into the future)."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+    submission_deadline: datetime | None = None
+
+
 class CampaignOut(Struct):
     id: int
     name: str

@@ -142,3 +142,28 @@ async def test_reminders_once_a_day_to_evaluators_with_drafts(client):
         await campaign_service.send_reminders(at + timedelta(days=1), tenant_id=m.tenant)
     assert await reminders() == {m.orgs["oc1"]: [1, 1], m.orgs["rc"]: [2, 2],
                                  m.orgs["so"]: [2, 2]}
+
+
+async def test_bureau_moves_the_deadline_of_an_open_campaign_and_evaluators_hear_of_it(client):
+    m = await build()
+    campaign = await open_campaign(client, m)
+    h = await m.h(client, "bureau")
+    url = f"/api/v1/evaluation-campaigns/{campaign['id']}"
+    etag = (await client.get(url, headers=h)).headers["etag"]
+    later = datetime.now(timezone.utc) + timedelta(days=40)
+    r = await client.patch(url, headers={**await m.h(client, "so"), "If-Match": etag},
+                           json={"submission_deadline": later.isoformat()})
+    assert r.status_code == 403
+    r = await client.patch(url, headers={**h, "If-Match": etag}, json={"name": "改名"})
+    assert r.status_code == 409  # an open campaign keeps its name
+    r = await client.patch(url, headers={**h, "If-Match": etag},
+                           json={"submission_deadline": later.isoformat()})
+    assert r.status_code == 200, r.text
+    assert datetime.fromisoformat(r.json()["submission_deadline"]) == later
+    r = await client.patch(url, headers={**h, "If-Match": etag},
+                           json={"submission_deadline": later.isoformat()})
+    assert r.status_code == 412  # the ETag moved on
+    events = await fetch("SELECT organization_ids FROM outbox_event WHERE tenant_id = $1 AND"
+                         " topic = 'evaluation.deadline_changed'", m.tenant)
+    assert sorted(events[0]["organization_ids"]) == sorted(
+        m.orgs[k] for k in ("so", "rc", "oc1", "oc2"))

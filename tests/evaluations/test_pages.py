@@ -96,3 +96,20 @@ async def test_resident_answers_the_survey_once_from_the_phone_form(app, client)
     assert r.status_code == 409 and "该户已填写过本次调查" in r.text
     r = await (await browser(app, m, "owner5")).get(url)
     assert r.status_code == 404
+
+
+async def test_bureau_staff_starts_an_inspection_from_the_campaign_page(app, client):
+    m = await build()
+    campaign = await open_campaign(client, m)
+    c = await browser(app, m, "bureau_staff")
+    r = await c.get(f"/evaluations/campaigns/{campaign['id']}")
+    e2 = await assessment_of(client, m, campaign["id"], "E2")
+    assert f'/evaluations/assessments/{e2["id"]}/inspect' in r.text
+    r = await c.post(f"/evaluations/assessments/{e2['id']}/inspect", headers=csrf(c))
+    assert r.status_code in (302, 303), r.text
+    r = await c.get(r.headers["location"])
+    assert r.status_code == 200 and 'id="scoring-form"' in r.text
+    oc = await browser(app, m, "oc2")
+    r = await oc.post(f"/evaluations/assessments/{e2['id']}/inspect", headers=csrf(oc))
+    assert r.status_code in (302, 303)  # the owners' committee simply gets its own form
+    assert "/evaluations/submissions/" in r.headers["location"]
