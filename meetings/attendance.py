@@ -61,8 +61,22 @@ async def attendance_out(meeting: dict) -> AttendanceOut:
         quorum=await quorum(meeting, rows))
 
 
+async def reads_record(p: Principal, meeting: dict) -> bool:
+    """Who reads the meeting's own record (names of attendees, draft minutes): organisations
+    that see the meeting, and the people who attended. Owners who see an owners' assembly only
+    as owners read its public notice instead (PIPL: no names of other owners)."""
+    if p.seats:
+        return True
+    return any(r["user"] == p.user_id for r in await repo.attendance(meeting["tenant"],
+                                                                     meeting["id"]))
+
+
 async def get_attendance(p: Principal, meeting_id: int) -> AttendanceOut:
-    return await attendance_out(await visible(p, meeting_id))
+    meeting = await visible(p, meeting_id)
+    out = await attendance_out(meeting)
+    if not await reads_record(p, meeting):
+        out.attendees = [a for a in out.attendees if a.user_id == p.user_id]
+    return out
 
 
 async def sign_in(p: Principal, meeting_id: int, data: AttendanceIn) -> AttendanceOut:

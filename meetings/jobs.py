@@ -16,6 +16,15 @@ async def expire_meeting_notices(ctx: Any = None) -> int:
         return await expire_notices()
 
 
+async def count_closed_votes(ctx: Any = None) -> int:
+    """Owners' assembly votes whose period ended are counted and closed."""
+    from meetings.meeting_service import now
+    from meetings.vote_service import close_due
+
+    async with db().transaction():
+        return await close_due(now())
+
+
 async def render_minutes(ctx: Any, *, tenant_id: int, meeting_id: int, job_key: str,
                          requested_by: int | None = None, lang: str = "zh-CN") -> dict:
     """Render the final minutes through the documents pipeline and open them for signing."""
@@ -47,6 +56,7 @@ async def remind_signatories(ctx: Any = None) -> int:
         return await send_reminders()
 
 
-FUNCTIONS: list = [expire_meeting_notices, render_minutes, remind_signatories]
+FUNCTIONS: list = [expire_meeting_notices, count_closed_votes, render_minutes, remind_signatories]
 CRON_JOBS: list = [CronJob(expire_meeting_notices, cron="*/15 * * * *"),
+                   CronJob(count_closed_votes, cron="*/5 * * * *"),
                    CronJob(remind_signatories, cron="0 1 * * *", timeout=600)]  # 09:00 China

@@ -122,8 +122,17 @@ async def _managed_meeting(p: Principal, meeting_id: int) -> dict:
     return meeting
 
 
+async def _record_reader(p: Principal, meeting_id: int) -> dict:
+    from meetings.attendance import reads_record
+
+    meeting = await visible(p, meeting_id)
+    if not await reads_record(p, meeting):
+        raise not_found()
+    return meeting
+
+
 async def get_minutes(p: Principal, meeting_id: int) -> MinutesOut:
-    await visible(p, meeting_id)
+    await _record_reader(p, meeting_id)
     m = await repo.minutes(p.tenant_id, meeting_id)
     if m is None:
         raise not_found()
@@ -211,7 +220,7 @@ async def start_review(p: Principal, meeting_id: int) -> MinutesOut:
 
 
 async def list_amendments(p: Principal, meeting_id: int) -> list[AmendmentOut]:
-    await visible(p, meeting_id)
+    await _record_reader(p, meeting_id)
     m = await repo.minutes(p.tenant_id, meeting_id)
     if m is None:
         raise not_found()

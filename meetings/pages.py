@@ -188,9 +188,12 @@ async def meeting_context(p: Principal, meeting_id: int) -> dict[str, Any]:
     meeting = await meeting_service.visible(p, meeting_id)
     out = await meeting_service.meeting_out(p, meeting)
     present = await attendance.attendance_out(meeting)
+    record = await attendance.reads_record(p, meeting)
+    if not record:  # an owner of the estate: the public notice is their copy of the record
+        present.attendees = []
     resolutions = await vote_service.list_resolutions(p, meeting_id)
     actions = await action_service.list_actions(p, meeting_id)
-    minutes = await repo.minutes(p.tenant_id, meeting_id)
+    minutes = await repo.minutes(p.tenant_id, meeting_id) if record else None
     amendments = await repo.amendments(p.tenant_id, minutes["id"]) if minutes else []
     notice = next(iter(await repo.rows("meeting_notice", p.tenant_id, meeting_id)), None)
     my_keys = await vote_service.my_keys(p, meeting)

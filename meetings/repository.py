@@ -257,6 +257,14 @@ async def add_vote(values: dict[str, Any]) -> dict | None:
         " ON CONFLICT (resolution, voter_key) DO NOTHING RETURNING *", *values.values())
 
 
+async def due_resolutions(at: datetime) -> list[dict]:
+    """Open resolutions whose voting period has ended, locked (skipped if another job has one)."""
+    require_transaction()
+    return await fetch("SELECT * FROM meeting_resolution WHERE status = 'open'"
+                       " AND closes_at IS NOT NULL AND closes_at <= $1 ORDER BY id"
+                       " FOR NO KEY UPDATE SKIP LOCKED", at)
+
+
 async def minutes(tenant: int, meeting_id: int, *, lock: bool = False) -> dict | None:
     return decoded(await _one("SELECT * FROM meeting_minutes WHERE tenant = $1 AND meeting = $2"
                               f"{' FOR NO KEY UPDATE' if lock else ''}", tenant, meeting_id),

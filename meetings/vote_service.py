@@ -15,7 +15,7 @@ import hashlib
 from datetime import datetime
 from decimal import Decimal
 
-from core import outbox
+from core import audit, outbox
 from core.i18n import gettext as _
 from core.images import sniff
 from core.problems import AppError, Conflict, Forbidden, Invalid
@@ -24,6 +24,7 @@ from meetings import repository as repo
 from meetings import voting
 from meetings.attendance import quorum
 from meetings.meeting_service import (
+    TZ,
     aware,
     forbidden,
     invalid,
@@ -197,6 +198,8 @@ async def _record(p: Principal, row: dict, meeting: dict, keys: list[str], choic
 async def cast_vote(p: Principal, resolution_id: int, choice: str) -> list[VoteOut]:
     row, meeting = await _resolution(p, resolution_id, lock=True)
     _check_open(row)
+    if meeting["kind"] != "assembly" and meeting["status"] != "in_progress":
+        raise Conflict(_("Votes are taken while the meeting is in progress."))
     keys = await my_keys(p, meeting)
     if not keys:
         raise Forbidden({
@@ -278,14 +281,38 @@ async def close_voting(p: Principal, resolution_id: int) -> ResolutionOut:
     row, meeting = await _managed_resolution(p, resolution_id)
     if row["status"] != "open":
         raise Conflict(_("Voting on this resolution is not open."))
+    if meeting["kind"] == "assembly" and row["closes_at"] > now():
+        voters = await assembly_voters(meeting)
+        if len(await repo.votes(p.tenant_id, resolution_id)) < len(voters):
+            raise Conflict(_("The owners' voting period ends {at}; it is counted then (or as "
+                             "soon as every owner has voted).").format(
+                at=row["closes_at"].astimezone(TZ).strftime("%Y-%m-%d %H:%M")))
+    new = await decide(meeting, row, actor=p.user_id)
+    return resolution_out(new, new["votes_cast"])
+
+
+async def decide(meeting: dict, row: dict, *, actor: int | None) -> dict:
+    """Count and close a resolution (the secretary, or the job at the end of the period)."""
     result = await tally(meeting, row)
     at: datetime = now()
-    new = await repo.update("meeting_resolution", p.tenant_id, resolution_id, {
+    new = await repo.update("meeting_resolution", meeting["tenant"], row["id"], {
         "status": "closed", "closed_at": at, "passed": result.passed,
         "result": result.as_dict()}, bump=True)
-    await log(p, "meeting.resolution_decided", meeting["id"], resolution=resolution_id,
-              passed=result.passed, result=result.as_dict())
-    await outbox.emit(p.tenant_id, "meeting.resolution_decided", {
-        "meeting_id": meeting["id"], "resolution_id": resolution_id, "passed": result.passed},
+    await audit.record(meeting["tenant"], "meeting.resolution_decided", subject_type="meeting",
+                       subject_id=meeting["id"], actor_user_id=actor,
+                       data={"resolution": row["id"], "passed": result.passed,
+                             "result": result.as_dict()})
+    await outbox.emit(meeting["tenant"], "meeting.resolution_decided", {
+        "meeting_id": meeting["id"], "resolution_id": row["id"], "passed": result.passed},
         organizations=[meeting["convener"]])
-    return resolution_out(new, sum(result.counts.values()))
+    return {**new, "votes_cast": sum(result.counts.values())}
+
+
+async def close_due(at: datetime) -> int:
+    """System level (job): count every owners' assembly resolution whose period has ended."""
+    closed = 0
+    for row in await repo.due_resolutions(at):
+        meeting = await repo.row("meeting", row["tenant"], row["meeting"])
+        await decide(meeting, row, actor=None)  # type: ignore[arg-type]
+        closed += 1
+    return closed

@@ -6,6 +6,8 @@ with their scans) whose result names each threshold with exact fractions; action
 cases that name the meeting."""
 from __future__ import annotations
 
+from core.db import fetch
+from meetings.jobs import count_closed_votes
 from tests.factories import login, tiny_jpeg
 from tests.meetings.helpers import add_register, at, committee_estate, post, schedule
 
@@ -157,7 +159,24 @@ async def test_owners_assembly_counts_area_and_headcount_per_civil_code(client, 
     owner_reads = await client.get(f"/api/v1/meeting-votes/{dev.json()[0]['id']}/ballot",
                                    headers=await login(client, e.owners["wang"]))
     assert owner_reads.status_code == 403
-    result = await post(client, e.chair, f"/api/v1/resolutions/{ordinary['id']}/close")
+    # owners read the assembly and its votes, not its internal record (names of attendees)
+    owner = await login(client, e.owners["zhao"])
+    assert (await client.get(f"/api/v1/meetings/{m['id']}", headers=owner)).status_code == 200
+    assert (await client.get(f"/api/v1/meetings/{m['id']}/minutes", headers=owner)).status_code == 404
+    seen = await client.get(f"/api/v1/meetings/{m['id']}/attendance", headers=owner)
+    assert seen.status_code == 200 and seen.json()["attendees"] == []
+    early = await client.post(f"/api/v1/resolutions/{ordinary['id']}/close", headers=chair)
+    assert early.status_code == 409  # the period runs on and one owner has not voted
+    # the period ends: the job counts it
+    await fetch("UPDATE meeting_resolution SET closes_at = now() - interval '1 second'"
+                " WHERE id = $1", ordinary["id"])
+    assert await count_closed_votes() >= 1
+    result = (await client.get(f"/api/v1/resolutions/{ordinary['id']}",
+                               headers=await login(client, e.owners["wang"]))).json()
+    assert result["status"] == "closed" and result["my_vote"] == "for"
+    late = await client.post(vote.format(ordinary["id"]), json={"choice": "for"},
+                             headers=await login(client, e.owners["li3"]))
+    assert late.status_code == 409
     checks = {c["name"]: c for c in result["result"]["checks"]}
     assert result["result"]["total_headcount"] == 5 and result["result"]["total_area"] == "700.00"
     assert checks["participation_area"]["fraction"] == "6/7"  # 600 of 700 m²
@@ -176,6 +195,7 @@ async def test_owners_assembly_counts_area_and_headcount_per_civil_code(client, 
     await client.post(f"/api/v1/resolutions/{special['id']}/paper-ballots",
                       data={"choice": "against", "developer": "true"},
                       files={"file": ("ballot.pdf", pdf, "application/pdf")}, headers=chair)
+    # every owner has voted: the secretary may count before the period ends
     out = await post(client, e.chair, f"/api/v1/resolutions/{special['id']}/close")
     checks = {c["name"]: c for c in out["result"]["checks"]}
     assert checks["approval_headcount"]["fraction"] == "4/5" and checks["approval_headcount"]["passed"]
