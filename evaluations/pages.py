@@ -133,23 +133,28 @@ async def campaign_page(request: Request, campaign_id: int, tx: object) -> Templ
         error=request.query_params.get("error")))
 
 
-@post("/evaluations/campaigns/{campaign_id:int}/{step:str}", include_in_schema=False)
-async def campaign_step(request: Request, campaign_id: int, step: str,
-                        tx: object) -> Redirect:
+async def _step(request: Request, campaign_id: int, action) -> Redirect:
     p = _user(request)
     if p is None:
         return _login(request)
-    actions = {"open": campaign_service.open_campaign, "close": campaign_service.close_campaign}
-    if step not in actions:
-        raise campaign_service.schemes.not_found()
     await campaign_service.get_campaign(p, campaign_id)  # 404 first
     try:
-        await actions[step](p, campaign_id)
+        await action(p, campaign_id)
     except AppError as exc:
         if exc.status in (403, 404):
             raise
         return Redirect(f"/evaluations/campaigns/{campaign_id}?error={exc.status}")
     return Redirect(f"/evaluations/campaigns/{campaign_id}")
+
+
+@post("/evaluations/campaigns/{campaign_id:int}/open", include_in_schema=False)
+async def campaign_open(request: Request, campaign_id: int, tx: object) -> Redirect:
+    return await _step(request, campaign_id, campaign_service.open_campaign)
+
+
+@post("/evaluations/campaigns/{campaign_id:int}/close", include_in_schema=False)
+async def campaign_close(request: Request, campaign_id: int, tx: object) -> Redirect:
+    return await _step(request, campaign_id, campaign_service.close_campaign)
 
 
 @post("/evaluations/assessments/{assessment_id:int}/inspect", include_in_schema=False)
@@ -338,5 +343,5 @@ async def survey_submit(request: Request, assessment_id: int, tx: object) -> Tem
     return Redirect(f"/evaluations/surveys/{assessment_id}?thanks=1")
 
 
-PAGES = [overview, create_campaign, campaign_page, campaign_step, inspect, scoring_page,
-         scoring_submit, photo_upload, photo_page, survey_page, survey_submit]
+PAGES = [overview, create_campaign, campaign_page, campaign_open, campaign_close, inspect,
+         scoring_page, scoring_submit, photo_upload, photo_page, survey_page, survey_submit]
