@@ -37,7 +37,7 @@ def attachment_out(r: dict[str, Any]) -> AttachmentOut:
                          visibility=r["visibility"], url=base, thumbnail_url=f"{base}/thumbnail")
 
 
-async def _count(tenant_id: int, case_id: int) -> int:
+async def count(tenant_id: int, case_id: int) -> int:
     rows = await fetch("SELECT count(*) AS n FROM case_attachment WHERE tenant = $1"
                        " AND \"case\" = $2", tenant_id, case_id)
     return rows[0]["n"]
@@ -60,13 +60,13 @@ async def add_photo(p: Principal, case_id: int, content: bytes,
     if case["status"] in FINISHED:
         raise Conflict(_("Photos cannot be added to a case that is {status}.").format(
             status=case["status"]))
-    if await _count(p.tenant_id, case_id) >= MAX_PHOTOS:
+    if await count(p.tenant_id, case_id) >= MAX_PHOTOS:
         raise _too_many()
     if not content:
         raise Invalid(_("The file is empty."))
     photo = await process_photo_async(content)  # 413 / 415 / 422
     case = await visible_case(p, case_id, lock=True)
-    if await _count(p.tenant_id, case_id) >= MAX_PHOTOS:  # a parallel upload took the last slot
+    if await count(p.tenant_id, case_id) >= MAX_PHOTOS:  # a parallel upload took the last slot
         raise _too_many()
     store = storage()
     main = await store.put(key_for(STORAGE_NAMESPACE, p.tenant_id, photo.sha256, photo.extension),

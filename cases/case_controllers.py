@@ -8,13 +8,15 @@ from litestar import Controller, Request, Response, get, post, put
 from litestar.di import Provide
 from litestar.params import HeaderParameter, Parameter
 
-from cases import case_actions, case_service, listing, routing_service
+from cases import case_actions, case_service, listing, policy, routing_service
 from cases.schemas import (
     ActionIn,
     CaseEventOut,
     CaseIn,
     CaseOut,
     CasePage,
+    CasePolicyIn,
+    CasePolicyOut,
     CommentIn,
     RoutingRuleIn,
     RoutingRuleOut,
@@ -48,6 +50,19 @@ class CaseController(Controller):
                          cursor: Annotated[str | None, Parameter(max_length=200)] = None,
                          limit: Annotated[int, Parameter(ge=1, le=100)] = 50) -> CasePage:
         return await listing.list_cases(request.user, f, sort=sort, cursor=cursor, limit=limit)
+
+    @get("/sla-policy", summary="The tenant's case policy: SLA targets for estates without a "
+                                "contract that sets them, and the auto-close days (ETag)")
+    async def get_policy(self, request: Req) -> Response[CasePolicyOut]:
+        out = await policy.get_policy(request.user)
+        return Response(out, headers={"ETag": f'"v{out.version}"'})
+
+    @put("/sla-policy", summary="Set the tenant's case policy (housing bureau administrators; "
+                                "If-Match with the ETag from GET, 412 when stale)")
+    async def set_policy(self, request: Req, data: CasePolicyIn, tx: object,
+                         if_match: IfMatch = None) -> Response[CasePolicyOut]:
+        out = await policy.set_policy(request.user, data, if_match)
+        return Response(out, headers={"ETag": f'"v{out.version}"'})
 
     @get("/{case_id:int}", summary="One case (ETag header for If-Match on actions)")
     async def get_one(self, request: Req, case_id: int, tx: object) -> Response[CaseOut]:

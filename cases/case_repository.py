@@ -152,6 +152,14 @@ async def set_routing_rule(tenant_id: int, category: str, estate_id: int | None,
                 tenant_id, category, estate_id, target_kind)
 
 
+async def estate_resident(tenant_id: int, estate_id: int, person_id: int) -> dict | None:
+    """{id, name, phone} of a person owning a unit in the estate, else None."""
+    rows = await fetch("SELECT p.id, p.name, p.phone FROM person p WHERE p.tenant = $1"
+                       " AND p.id = $2 AND EXISTS (SELECT 1 FROM ownership o WHERE o.person = p.id"
+                       " AND o.estate = $3 AND o.tenant = $1)", tenant_id, person_id, estate_id)
+    return rows[0] if rows else None
+
+
 async def followers(tenant_id: int, case_id: int) -> list[int]:
     """Users following the case (reporters of its merged duplicates)."""
     rows = await fetch("SELECT \"user\" FROM case_follower WHERE tenant = $1 AND \"case\" = $2",

@@ -78,8 +78,9 @@ def actor_seats(p: Principal, case: dict) -> dict[str, int | None]:
 def reads_contact(p: Principal, case: dict) -> bool:
     if p.user_id in (case["reporter_user"], case["assignee_user"]):
         return True
-    if case["channel"] != "app" and case["created_by"] == p.user_id:
-        return True  # the staff member who took the call
+    if case["channel"] != "app" and case["created_by"] == p.user_id and not case.get(
+            "reporter_person"):
+        return True  # the staff member who took the call (and typed the contact themselves)
     seat = p.seat_in(case["responsible_org"])
     return seat is not None and seat.role in CONTACT_ROLES
 
@@ -152,9 +153,17 @@ async def _check_place(p: Principal, data: CaseIn) -> None:
 
 async def _reporter(p: Principal, data: CaseIn) -> dict[str, Any]:
     if data.channel == "app":
+        if data.reporter_person_id is not None:
+            raise invalid_reference("reporter_person_id")
         contact = await places.user_contact(p.tenant_id, p.user_id) or {}
         return {"reporter_user": p.user_id, "reporter_name": contact.get("name") or "",
                 "reporter_phone": contact.get("phone")}
+    if data.reporter_person_id is not None:
+        person = await repo.estate_resident(p.tenant_id, data.estate_id, data.reporter_person_id)
+        if person is None:
+            raise invalid_reference("reporter_person_id")
+        return {"reporter_user": None, "reporter_person": person["id"],
+                "reporter_name": person["name"], "reporter_phone": person["phone"]}
     if not data.reporter_name:
         message = _("This field is required.")
         raise Invalid(message, errors=[{"field": "reporter_name", "message": message}])

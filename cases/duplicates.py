@@ -22,6 +22,14 @@ EARTH_RADIUS_M = 6_371_000.0
 LIMIT = 20
 
 
+def distance_sql(lat: str, lon: str) -> str:
+    """Great-circle distance in metres from the point (lat, lon: SQL expressions) to the case
+    `c` (haversine; exact enough at an estate's scale)."""
+    return (f"(2 * {EARTH_RADIUS_M} * asin(sqrt(power(sin(radians(c.latitude - {lat}) / 2), 2)"
+            f" + cos(radians({lat})) * cos(radians(c.latitude))"
+            f" * power(sin(radians(c.longitude - {lon}) / 2), 2))))")
+
+
 async def similar_cases(p: Principal, *, estate_id: int, category: str,
                         building_id: int | None = None, latitude: float | None = None,
                         longitude: float | None = None,
@@ -36,9 +44,7 @@ async def similar_cases(p: Principal, *, estate_id: int, category: str,
     n = len(args) - 9  # the placeholder of estate_id
     building, lat, lon, excluded = (f"${n + 4}::int", f"${n + 5}::float8", f"${n + 6}::float8",
                                     f"${n + 7}::int")
-    distance = (f"(2 * {EARTH_RADIUS_M} * asin(sqrt(power(sin(radians(c.latitude - {lat}) / 2), 2)"
-                f" + cos(radians({lat})) * cos(radians(c.latitude))"
-                f" * power(sin(radians(c.longitude - {lon}) / 2), 2))))")
+    distance = distance_sql(lat, lon)
     rows = await fetch(
         f"SELECT c.id, c.estate, c.building, c.category, c.status, c.location, c.description,"
         f" c.created_at, CASE WHEN c.latitude IS NULL OR c.longitude IS NULL OR {lat} IS NULL"

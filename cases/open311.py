@@ -10,38 +10,54 @@
   routed like any other (cases.routing) with channel "open311"; the reporter's name and phone
   are stored on the case and never sent back.
 - errors: the spec's list of {code, description} (JSON) or <errors><error> (XML), never our
-  RFC 9457 problem documents.
+  RFC 9457 problem documents (cases.open311_format); keys: cases.open311_keys.
 """
 from __future__ import annotations
 
-import hashlib
-import secrets
-import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Annotated, Any
-
-import msgspec
+from typing import Any
 
 from cases import case_repository as repo
 from cases import lifecycle, routing
 from cases.case_util import emit, now, record_event
+from cases.duplicates import distance_sql
 from cases.service import calendar_for
 from cases.sla import deadline
-from core import audit
+from cases.open311_format import (  # noqa: F401  (the controllers read these from here)
+    FORMATS,
+    Open311Error,
+    bad_request,
+    from_app_error,
+    iso,
+    not_found,
+    render,
+    render_error,
+    split_format,
+)
+from cases.open311_keys import (  # noqa: F401
+    ApiKey,
+    KeyIn,
+    KeyOut,
+    _covered_estates_sql,
+    authenticate,
+    create_key,
+    insert_key,
+    key_covers,
+    list_keys,
+    revoke_key,
+)
 from core.db import fetch, require_transaction
 from core.i18n import N_
 from core.i18n import gettext as _
-from core.problems import AppError, Forbidden, NotFound
 from tenancy.principal import Principal
 
-FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 SPEC = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-11-21T00:00:00Z"
 CHANNEL = "open311"
-KEY_PREFIX = "o311_"
 MAX_REQUESTS = 1000
 DEFAULT_DAYS = 90  # the spec's default window for GET requests without dates
+# GET requests near a point (lat, long and radius in metres: a common GeoReport extension).
+DEFAULT_RADIUS_M, MAX_RADIUS_M = 500.0, 20_000.0
 CATEGORY_NAMES = {
     "repair": N_("Repairs"), "complaint": N_("Complaint"), "safety_hazard": N_("Safety hazard"),
     "sanitation": N_("Cleaning and sanitation"), "greening": N_("Greening"),
@@ -52,83 +68,6 @@ CATEGORY_NAMES = {
 GROUPS = {routing.PROPERTY: N_("Property services"), routing.RESIDENTS: N_("Community affairs")}
 PRIORITIES = {"normal": N_("Normal"), "urgent": N_("Urgent"), "emergency": N_("Emergency")}
 CLOSED = lifecycle.TERMINAL | {"resolved"}
-# XML element names of the items inside each list-valued field.
-XML_ITEMS = {"endpoints": "endpoint", "formats": "format", "attributes": "attribute",
-             "values": "value"}
-
-
-class Open311Error(Exception):
-    """An error answered in the spec's format."""
-
-    def __init__(self, code: int, description: str) -> None:
-        super().__init__(description)
-        self.code = code
-        self.description = description
-
-
-def bad_request(description: str) -> Open311Error:
-    return Open311Error(400, description)
-
-
-def not_found() -> Open311Error:
-    return Open311Error(404, _("The requested item does not exist or you may not see it."))
-
-
-def from_app_error(exc: AppError) -> Open311Error:
-    return Open311Error(exc.status, exc.detail or _("The request could not be processed."))
-
-
-# --- formats ------------------------------------------------------------------------------------
-def split_format(value: str) -> tuple[str, str]:
-    """"123.xml" -> ("123", "xml"); a value without a known extension is JSON."""
-    stem, dot, ext = value.rpartition(".")
-    if dot and ext in FORMATS:
-        return stem, ext
-    return value, "json"
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime):
-        return iso(value) or ""
-    return str(value)
-
-
-def _xml_into(parent: ET.Element, tag: str, value: Any) -> None:
-    el = ET.SubElement(parent, tag)
-    if isinstance(value, dict):
-        for k, v in value.items():
-            _xml_into(el, k, v)
-    elif isinstance(value, list):
-        for item in value:
-            _xml_into(el, XML_ITEMS.get(tag, "item"), item)
-    else:
-        el.text = _text(value)
-
-
-def render(body: Any, fmt: str, root: str, item: str | None = None) -> bytes:
-    """JSON as is; XML as <root> with one <item> per list entry (or the dict's fields)."""
-    if fmt == "json":
-        return msgspec.json.encode(body, enc_hook=_text)
-    top = ET.Element(root)
-    for entry in (body if isinstance(body, list) else [body]):
-        if item is None:
-            for k, v in entry.items():
-                _xml_into(top, k, v)
-        else:
-            _xml_into(top, item, entry)
-    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(top, encoding="utf-8")
-
-
-def render_error(exc: Open311Error, fmt: str) -> bytes:
-    return render([{"code": exc.code, "description": exc.description}], fmt, "errors", "error")
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z") if value else None
 
 
 # --- discovery and services ----------------------------------------------------------------------
@@ -184,49 +123,6 @@ def service_definition(code: str) -> dict[str, Any]:
          "values": [{"key": k, "name": _(v)} for k, v in PRIORITIES.items()]}]}
 
 
-# --- API keys --------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ApiKey:
-    id: int
-    tenant_id: int
-    organization_id: int
-    organization_kind: str
-    created_by: int
-
-
-def key_hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-async def authenticate(api_key: str | None) -> ApiKey:
-    if not api_key:
-        raise Open311Error(401, _("api_key is required."))
-    rows = await fetch(
-        "SELECT k.id, k.tenant, k.organization, k.created_by, o.kind FROM open311_api_key k"
-        " JOIN organization o ON o.id = k.organization AND o.tenant = k.tenant"
-        " JOIN tenant t ON t.id = k.tenant"
-        " WHERE k.key_hash = $1 AND k.revoked_at IS NULL", key_hash(api_key))
-    if not rows:
-        raise Open311Error(403, _("api_key is not valid or has been revoked."))
-    r = rows[0]
-    return ApiKey(r["id"], r["tenant"], r["organization"], r["kind"], r["created_by"])
-
-
-def _covered_estates_sql(n: int) -> str:
-    """Estates (of tenant $n) the organisation $n+1 covers; a housing bureau covers them all."""
-    return (f"(SELECT e.id FROM estate e JOIN community cm ON cm.id = e.community"
-            f" WHERE e.tenant = ${n} AND (EXISTS (SELECT 1 FROM organization o WHERE o.id = ${n + 1}"
-            f" AND o.tenant = ${n} AND o.kind = 'housing_bureau') OR EXISTS (SELECT 1 FROM"
-            f" organization_coverage oc WHERE oc.organization = ${n + 1} AND (oc.estate = e.id"
-            f" OR oc.community = cm.id OR oc.street = cm.street))))")
-
-
-async def key_covers(key: ApiKey, estate_id: int) -> bool:
-    rows = await fetch(f"SELECT 1 WHERE $3 IN {_covered_estates_sql(1)}",
-                       key.tenant_id, key.organization_id, estate_id)
-    return bool(rows)
-
-
 # --- POST requests ---------------------------------------------------------------------------------
 def _int(value: str | None, name: str) -> int | None:
     if value in (None, ""):
@@ -273,6 +169,12 @@ async def create_request(key: ApiKey, form: dict[str, str]) -> list[dict[str, An
     estate_id = _int(form.get("address_id"), "address_id") or _int(
         form.get("attribute[estate_id]"), "attribute[estate_id]")
     if estate_id is None:
+        if form.get("lat") or form.get("long") or form.get("address_string"):
+            # The spec lets a request name its place by lat/long or address alone; we keep no
+            # coordinates or addresses of estates to match them to, so we say so plainly.
+            raise bad_request(_("lat/long and address_string cannot name the estate here (no "
+                                "estate coordinates are kept): send address_id (our estate id) "
+                                "or attribute[estate_id]; lat/long are stored with the request."))
         raise bad_request(_("address_id (our estate id) or attribute[estate_id] is required."))
     if not await key_covers(key, estate_id):
         raise Open311Error(403, _("This api_key may not file requests for this address."))
@@ -391,6 +293,16 @@ async def list_requests(key: ApiKey, query: dict[str, str]) -> list[dict[str, An
             conds.append(f"NOT (c.status = ANY({arg(sorted(CLOSED))}::text[]))")
         elif wanted == {"closed"}:
             conds.append(f"c.status = ANY({arg(sorted(CLOSED))}::text[])")
+    lat, lon = _float(query.get("lat"), "lat", 90), _float(query.get("long"), "long", 180)
+    if (lat is None) != (lon is None):
+        raise bad_request(_("lat and long go together."))
+    if lat is not None:
+        radius = _float(query.get("radius"), "radius", MAX_RADIUS_M) or DEFAULT_RADIUS_M
+        if radius <= 0:
+            raise bad_request(_("{name} is out of range.").format(name="radius"))
+        la, lo, r = arg(lat), arg(lon), arg(radius)
+        conds.append(f"c.latitude IS NOT NULL AND c.longitude IS NOT NULL"
+                     f" AND {distance_sql(la + '::float8', lo + '::float8')} <= {r}::float8")
     start = _parse_time(query.get("start_date"), "start_date")
     end = _parse_time(query.get("end_date"), "end_date")
     if start is None and end is None:
@@ -422,77 +334,3 @@ def _id_or_404(value: str) -> int:
     return int(value)
 
 
-# --- key administration (RFC 9457 errors: this is our own API) -----------------------------------
-class KeyIn(msgspec.Struct, forbid_unknown_fields=True):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] = "Open311"
-
-
-class KeyOut(msgspec.Struct):
-    id: int
-    organization_id: int
-    name: str
-    created_at: datetime
-    revoked_at: datetime | None = None
-    key: str | None = None  # only in the answer to POST: it is never shown again
-
-
-def _key_out(r: dict, key: str | None = None) -> KeyOut:
-    return KeyOut(id=r["id"], organization_id=r["organization"], name=r["name"],
-                  created_at=r["created_at"], revoked_at=r["revoked_at"], key=key)
-
-
-async def _admin_org(p: Principal, organization_id: int) -> dict:
-    rows = await fetch("SELECT id, kind FROM organization WHERE tenant = $1 AND id = $2",
-                       p.tenant_id, organization_id)
-    if not rows or not (p.is_tenant_admin or organization_id in p.organization_ids):
-        raise NotFound(_("The requested item does not exist or you may not see it."))
-    seat = p.seat_in(organization_id)
-    if not (p.is_tenant_admin or (seat is not None and seat.role == "admin")):
-        raise Forbidden(_("Only the organisation's administrators (or the housing bureau's) "
-                          "may manage its Open311 keys."))
-    return rows[0]
-
-
-async def create_key(p: Principal, organization_id: int, name: str) -> KeyOut:
-    require_transaction()
-    await _admin_org(p, organization_id)
-    key = KEY_PREFIX + secrets.token_urlsafe(32)
-    rows = await fetch(
-        "INSERT INTO open311_api_key (tenant, organization, key_hash, name, created_by)"
-        " VALUES ($1, $2, $3, $4, $5) RETURNING *",
-        p.tenant_id, organization_id, key_hash(key), name.strip() or "Open311", p.user_id)
-    await audit.record(p.tenant_id, "open311_key.created", subject_type="open311_api_key",
-                       subject_id=rows[0]["id"], actor_user_id=p.user_id,
-                       actor_org_id=organization_id, data={"name": rows[0]["name"]})
-    return _key_out(rows[0], key)
-
-
-async def list_keys(p: Principal, organization_id: int) -> list[KeyOut]:
-    await _admin_org(p, organization_id)
-    rows = await fetch("SELECT * FROM open311_api_key WHERE tenant = $1 AND organization = $2"
-                       " ORDER BY id", p.tenant_id, organization_id)
-    return [_key_out(r) for r in rows]
-
-
-async def revoke_key(p: Principal, key_id: int) -> None:
-    require_transaction()
-    rows = await fetch("SELECT * FROM open311_api_key WHERE tenant = $1 AND id = $2 FOR UPDATE",
-                       p.tenant_id, key_id)
-    if not rows:
-        raise NotFound(_("The requested item does not exist or you may not see it."))
-    await _admin_org(p, rows[0]["organization"])
-    if rows[0]["revoked_at"] is None:
-        await fetch("UPDATE open311_api_key SET revoked_at = now() WHERE id = $1", key_id)
-        await audit.record(p.tenant_id, "open311_key.revoked", subject_type="open311_api_key",
-                           subject_id=key_id, actor_user_id=p.user_id,
-                           actor_org_id=rows[0]["organization"])
-
-
-async def insert_key(tenant_id: int, organization_id: int, created_by: int, name: str) -> tuple[int, str]:
-    """A key without the permission check (test worlds, the demo); returns (id, key)."""
-    key = KEY_PREFIX + secrets.token_urlsafe(32)
-    rows = await fetch(
-        "INSERT INTO open311_api_key (tenant, organization, key_hash, name, created_by)"
-        " VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        tenant_id, organization_id, key_hash(key), name, created_by)
-    return rows[0]["id"], key

@@ -9,6 +9,7 @@ coordinates everything in its community), and without one the intake fails.
 from __future__ import annotations
 
 from cases import case_repository as repo
+from cases import policy
 from cases.sla import SlaTargets
 from contracts import service as contracts
 from core.i18n import gettext as _
@@ -52,8 +53,9 @@ async def audience(tenant_id: int, estate_id: int, category: str) -> list[int]:
 
 
 async def sla_targets(tenant_id: int, estate_id: int) -> tuple[SlaTargets, str]:
-    """The estate's contract targets when it sets them, else the tenant's (the defaults)."""
+    """The estate's contract targets when it sets them, else the tenant's policy (cases.policy:
+    its own targets, or the defaults)."""
     found = await contracts.active_sla_targets(tenant_id, estate_id)
     if found:
         return SlaTargets.from_dict(found), "contract"
-    return SlaTargets.defaults(), "tenant"
+    return await policy.tenant_targets(tenant_id), "tenant"

@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from cases.sla import SlaTargets
+
 DayKind = Literal["holiday", "workday"]
 
 
@@ -60,6 +62,9 @@ class CaseIn(Struct, forbid_unknown_fields=True):
                                                  "channels are staff intake for someone else")] = "app"
     reporter_name: Annotated[str, Meta(min_length=1, max_length=100)] | None = None
     reporter_phone: Phone | None = None
+    reporter_person_id: Annotated[Id, Meta(description=(
+        "Staff intake: a resident owning a unit in the estate; their name and phone are copied "
+        "to the case (instead of reporter_name and reporter_phone)"))] | None = None
 
 
 class ActionIn(Struct, forbid_unknown_fields=True):
@@ -197,3 +202,21 @@ class SimilarCaseOut(Struct):
     created_at: datetime
     distance_m: Annotated[float | None, Meta(description="From the given coordinates, if both "
                                                          "cases have them")]
+
+
+# --- the tenant's case policy -------------------------------------------------------------------
+class CasePolicyIn(Struct, forbid_unknown_fields=True):
+    sla_targets: Annotated[SlaTargets, Meta(description=(
+        "Acknowledge/resolve allowances per priority (natural_hours or working_days) and the "
+        "return window; an estate's active contract that sets targets still wins"))]
+    auto_close_days: Annotated[int, Meta(ge=1, le=90, description=(
+        "Days a resolved case waits for the reporter's rating before it closes as not rated"))] = 7
+
+
+class CasePolicyOut(Struct):
+    sla_targets: SlaTargets
+    auto_close_days: int
+    source: Annotated[Literal["default", "tenant"], Meta(description=(
+        "default: no policy stored, the built-in defaults apply"))]
+    version: Annotated[int, Meta(description="0 while the defaults apply; the ETag is \"v<version>\"")]
+    updated_at: datetime | None = None

@@ -165,6 +165,7 @@ def _order_by(sort: str) -> str:
 LIST_COLUMNS = ", ".join(f"c.{name}" for name in (
     "id", "tenant", "estate", "building", "unit", "location", "latitude", "longitude", "category",
     "priority", "description", "channel", "reporter_user", "reporter_name", "reporter_phone",
+    "reporter_person",
     "created_by", "responsible_org", "assignee_user", "status", "paused", "extension_until",
     "escalated", "duplicate_of", "sla_source", "routed_at", "ack_due_at", "resolve_due_at",
     "acknowledged_at", "resolved_at", "closed_at", "resolution", "transfers", "returns", "reopens",
@@ -261,6 +262,29 @@ async def counts(scope: Scope, f: Filters, *, at: datetime) -> tuple[dict[str, i
         f" AS overdue FROM case_record c WHERE {' AND '.join(conditions)} GROUP BY c.status",
         *args)
     return {r["status"]: r["n"] for r in rows}, sum(r["overdue"] for r in rows)
+
+
+async def estate_counts(scope: Scope, estates: list[int] | None, *,
+                        at: datetime) -> dict[int, dict[str, int]]:
+    """Per estate (of `estates`, or all the scope sees): cases per status, and under
+    "_overdue" how many are overdue at `at`."""
+    conditions, args = where(scope, Filters())
+    if estates is not None:
+        args.append(list(estates))
+        conditions.append(f"c.estate = ANY(${len(args)}::int[])")
+    args.append(at)
+    a = f"${len(args)}"
+    rows = await fetch(
+        f"SELECT c.estate, c.status, count(*) AS n, count(*) FILTER (WHERE {OPEN_SQL}"
+        f" AND NOT c.paused AND (c.resolve_due_at < {a} OR (c.acknowledged_at IS NULL"
+        f" AND c.ack_due_at < {a}))) AS overdue FROM case_record c"
+        f" WHERE {' AND '.join(conditions)} GROUP BY c.estate, c.status", *args)
+    out: dict[int, dict[str, int]] = {}
+    for r in rows:
+        estate = out.setdefault(r["estate"], {"_overdue": 0})
+        estate[r["status"]] = r["n"]
+        estate["_overdue"] += r["overdue"]
+    return out
 
 
 async def count(scope: Scope, f: Filters, *, limit: int) -> int:

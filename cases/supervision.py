@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cases import case_repository as repo
-from cases import lifecycle, routing
+from cases import lifecycle, policy, routing
 from cases.case_service import state_of
 from cases.case_util import emit, now, payload, record_event
 from cases.service import calendar_for
@@ -32,7 +32,7 @@ from core.i18n import gettext as _
 from tenancy import service as places
 
 BATCH = 200
-AUTO_CLOSE_DAYS = 7  # a resolved case the reporter has not rated closes after this many days
+AUTO_CLOSE_DAYS = 7  # the default (cases.policy): a resolved case left unrated closes after this
 STREET = "street_office"
 
 
@@ -146,7 +146,10 @@ async def supervise_overdue_cases(ctx: Any = None) -> dict[str, int]:
 
 # --- closing unrated cases ----------------------------------------------------------------------
 async def close_tenant(tenant_id: int, at: datetime | None = None,
-                       days: int = AUTO_CLOSE_DAYS) -> int:
+                       days: int | None = None) -> int:
+    """`days`: the tenant's policy (cases.policy) unless given."""
+    if days is None:
+        days = await policy.auto_close_days(tenant_id)
     closed = after_id = 0
     while True:
         async with db().transaction():
@@ -175,7 +178,8 @@ async def close_tenant(tenant_id: int, at: datetime | None = None,
 
 
 async def close_unrated_cases(ctx: Any = None) -> int:
-    """SAQ job: close resolved cases left unrated for AUTO_CLOSE_DAYS as "not rated"."""
+    """SAQ job: close resolved cases left unrated for the tenant's auto-close days (7 unless
+    its case policy says otherwise) as "not rated"."""
     closed = 0
     for tenant_id in await _tenants():
         closed += await close_tenant(tenant_id)

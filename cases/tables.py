@@ -62,6 +62,8 @@ class Case(Table, tablename="case_record"):
     reporter_user = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
     reporter_name = Varchar(length=100, default="")
     reporter_phone = Varchar(length=20, null=True, default=None)
+    # staff intake naming a known resident (name and phone copied from them at intake)
+    reporter_person = ForeignKey(Person, on_delete=OnDelete.set_null, null=True, default=None)
     created_by = ForeignKey(User, on_delete=OnDelete.restrict, null=False)
     responsible_org = ForeignKey(Organization, on_delete=OnDelete.restrict, null=False)
     assignee_user = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
@@ -138,4 +140,16 @@ class CaseFollower(Table, tablename="case_follower"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
-TABLES = [CalendarDay, RoutingRule, Case, CaseEvent, CaseAttachment, CaseFollower]
+class CasePolicy(Table, tablename="case_policy"):
+    """A tenant's own SLA targets and auto-close period (cases.policy); one row per tenant at
+    most, none while the tenant uses the defaults. An estate's active contract still wins."""
+
+    tenant = ForeignKey(Tenant, on_delete=OnDelete.restrict, unique=True, null=False)
+    sla_targets = JSONB(default={})  # cases.sla.SlaTargets.to_dict()
+    auto_close_days = Integer(default=7)
+    version = Integer(default=1)
+    updated_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+TABLES = [CalendarDay, RoutingRule, Case, CaseEvent, CaseAttachment, CaseFollower, CasePolicy]

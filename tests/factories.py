@@ -118,7 +118,7 @@ async def _side(tenant: int, tag: str, marker: str, phone: str) -> Side:
 # exists, has `async def seed(tenant, tag, side)` (runs at the end of each side, inside the
 # world's transaction, storing ids in `side.extra`) and `WALKER_IDS` / `WALKER_ALIASES` for the
 # route walker (see tests/gongzhi/test_route_walker.py).
-WORLD_EXTENSIONS = ("evaluations", "documents", "meetings")
+WORLD_EXTENSIONS = ("evaluations", "documents", "meetings", "cases")
 
 
 def world_extensions() -> list:

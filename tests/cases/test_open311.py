@@ -298,3 +298,32 @@ async def test_status_notes_never_quote_the_reporter(client, world):
                          params={"api_key": world.a1.open311_api_key})
     assert r.status_code == 200, r.text
     assert r.json()[0]["status_notes"] == "" and "13900001234" not in r.text
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+async def test_a_request_placed_only_by_lat_long_gets_a_clear_spec_error(client, world, fmt):
+    r = await file_request(client, world, fmt, address_id="")
+    text = assert_spec_error(r, 400, fmt)
+    assert "address_id" in text and "lat/long" in text
+
+
+async def test_get_requests_near_a_point_filters_by_radius_and_needs_both_coordinates(client, world):
+    key = world.a1.open311_api_key
+    near = assert_json(await file_request(client, world, lat="31.100000", long="121.300000",
+                                          description="附近：路灯"))[0]["service_request_id"]
+    far = assert_json(await file_request(client, world, lat="31.120000", long="121.300000",
+                                         description="远处：路灯"))[0]["service_request_id"]
+    found = assert_json(await client.get(f"{BASE}/requests.json", params={
+        "api_key": key, "lat": "31.1001", "long": "121.3001", "radius": "300"}))
+    ids = {r["service_request_id"] for r in found}
+    assert near in ids and far not in ids  # 0.02° of latitude is about 2.2 km
+    wide = assert_json(await client.get(f"{BASE}/requests.json", params={
+        "api_key": key, "lat": "31.1001", "long": "121.3001", "radius": "5000"}))
+    assert {near, far} <= {r["service_request_id"] for r in wide}
+    assert_spec_error(await client.get(f"{BASE}/requests.json", params={
+        "api_key": key, "lat": "31.1"}), 400)
+    # another organisation's key never sees them, however close it asks
+    other = assert_json(await client.get(f"{BASE}/requests.json", params={
+        "api_key": world.a2.open311_api_key, "lat": "31.1001", "long": "121.3001",
+        "radius": "5000"}))
+    assert not {near, far} & {r["service_request_id"] for r in other}

@@ -36,7 +36,8 @@ async def _context(browser, server, viewport):
     context = await browser.new_context(base_url=server, viewport=viewport, locale="zh-CN")
     page = await context.new_page()
     errors: list[str] = []
-    page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("console", lambda m: errors.append(f"console {m.type} at {m.location.get('url')}: "
+                                               f"{m.text}") if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
     return context, page, errors
 
@@ -61,7 +62,7 @@ async def test_resident_reports_manager_resolves_resident_rates_low_and_case_reo
     await page.select_option("#category", "repair")
     await page.fill("#description", "楼道灯不亮，晚上看不见台阶")
     await page.fill("#location", "3号楼2单元5楼")
-    await page.set_input_files("#photo", str(photo))
+    await page.set_input_files("#photos", str(photo))
     await page.screenshot(path=str(ARTIFACTS / "case-new-phone.png"), full_page=True)
     await navigate(page, "form.form button[type=submit]")
     match = re.search(r"/cases/(\d+)$", page.url)
@@ -114,3 +115,62 @@ async def test_resident_reports_manager_resolves_resident_rates_low_and_case_reo
     await page.screenshot(path=str(ARTIFACTS / "case-reopened-phone.png"), full_page=True)
     assert errors == [], errors
     await ctx.close()
+
+
+async def test_grid_worker_records_a_call_the_queue_updates_live_and_comments_stay_apart(
+        browser, server):
+    # The property manager keeps the queue open: it listens to the event stream.
+    mctx, queue, queue_errors = await _context(browser, server, DESKTOP)
+    await sign_in(queue, "pm", DEMO_PASSWORD)
+    await queue.goto("/cases")
+    await queue.wait_for_selector("#live-note:not([hidden])")  # the EventSource is open
+
+    # The grid worker records a phone call for an owner of a unit (htmx fills the lists).
+    ctx, page, errors = await _context(browser, server, PHONE)
+    await sign_in(page, "grid", DEMO_PASSWORD)
+    await page.goto("/cases/new")
+    await page.check("input[name=channel][value=phone]")
+    estate = await page.locator("#estate_id option", has_text="翠湖花园").get_attribute("value")
+
+    async def choose(selector: str, **option) -> None:
+        """Pick an option and wait until htmx has swapped in the lists that depend on it."""
+        async with page.expect_response(lambda r: "/cases/new/places" in r.url):
+            await page.select_option(selector, **option)
+        await page.wait_for_load_state("networkidle")
+        await page.wait_for_timeout(100)  # htmx settles the swap
+
+    await choose("#estate_id", value=estate)
+    await choose("#building_id", index=1)
+    await choose("#unit_id", index=1)
+    await page.wait_for_selector("input[name=reporter_person_id]")
+    async with page.expect_response(lambda r: "/cases/new/places" in r.url):
+        await page.locator("input[name=reporter_person_id]").first.check()
+    await page.wait_for_load_state("networkidle")
+    await page.fill("#description", "业主来电：单元门禁无法刷卡")
+    await page.screenshot(path=str(ARTIFACTS / "case-staff-intake-phone.png"), full_page=True)
+    await navigate(page, "form.form button[type=submit]")
+    match = re.search(r"/cases/(\d+)$", page.url)
+    assert match, page.url
+    case_id = int(match.group(1))
+
+    # The manager's open queue shows the new case without a reload, once the outbox is
+    # published (a worker's job; this test server runs none, so the test publishes).
+    from core import outbox
+
+    await outbox.publish_outbox()
+    await queue.wait_for_selector(f"#queue .case-item[data-case-id='{case_id}']", timeout=10000)
+
+    # A public comment from the grid worker, an internal one from the manager.
+    await page.fill("#comment-text", "已电话告知业主，物业将上门")
+    await navigate(page, "form.comment-form button[type=submit]")
+    await queue.goto(f"/cases/{case_id}")
+    await queue.fill("#comment-text", "内部：需更换读卡器")
+    await queue.check("input[name=visibility][value=internal]")
+    await navigate(queue, "form.comment-form button[type=submit]")
+    timeline = queue.locator("#timeline li.comment")
+    assert await timeline.count() == 2
+    assert await queue.locator("#timeline li.comment.internal").count() == 1
+    await queue.screenshot(path=str(ARTIFACTS / "case-comments.png"), full_page=True)
+    assert errors == [] and queue_errors == [], (errors, queue_errors)
+    await ctx.close()
+    await mctx.close()

@@ -1,10 +1,10 @@
-"""The queue's SLA countdown text (cases.pages.sla_text), computed on the server."""
+"""The queue's SLA countdown text (cases.page_util.sla_text), computed on the server."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
-from cases.pages import sla_text
+from cases.page_util import sla_text
 from core.i18n import reset_language, set_language
 
 AT = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
