@@ -132,6 +132,9 @@ async def start_export(export_id: int, lang: str = "zh-CN") -> dict:
         await fetch("UPDATE document_export SET state = 'running' WHERE id = $1", export_id)
     tenant = row["tenant"]
     campaign = await rr.campaign(tenant, row["subject_id"])
+    if campaign is None:
+        await mark_failed(export_id, "the campaign no longer exists")
+        return {"state": "failed"}
     pairs = await _reports(tenant, campaign)
     for a, version in pairs:
         if version is None:
@@ -142,6 +145,15 @@ async def start_export(export_id: int, lang: str = "zh-CN") -> dict:
                 end=campaign["period_end"].isoformat(), assessment_id=a["id"],
                 requested_by=row["requested_by"], lang=lang, export_id=export_id)
     return await report_finished(tenant, export_id, total=len(pairs))
+
+
+async def mark_failed(export_id: int, error: str) -> None:
+    """A report of the export cannot be made (its contract vanished, say): the export fails
+    with the reason instead of waiting forever; the page offers to request it again."""
+    async with db().transaction():
+        await fetch("UPDATE document_export SET state = 'failed', error = left($2, 300),"
+                    " finished_at = now() WHERE id = $1 AND state IN ('queued', 'running')",
+                    export_id, error)
 
 
 async def report_finished(tenant_id: int, export_id: int, total: int | None = None) -> dict:

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from core import i18n, outbox
+from core.problems import AppError
 from core.queue import queue
 from core.redis import key, redis
 from documents import reports
@@ -52,8 +53,12 @@ async def render_contract_report(ctx: Any, *, tenant_id: int, contract_id: int, 
             tenant_id, contract_id, date.fromisoformat(start), date.fromisoformat(end),
             job_key=job_key, assessment_id=assessment_id, requested_by=requested_by, lang=lang)
         await set_stage(job_key, "registered")
-    except Exception:
+    except Exception as exc:
         await set_stage(job_key, "failed")
+        if export_id is not None and isinstance(exc, AppError):  # will not succeed on retry
+            from documents import exports
+
+            await exports.mark_failed(export_id, f"contract {contract_id}: {exc.detail}")
         raise
     finally:
         i18n.reset_language(token)

@@ -155,3 +155,22 @@ async def test_only_the_bureau_requests_and_only_its_members_read_exports(app, c
     p = await principal(world.tenant_a, world.a2.user_ids["street_office:admin"])
     from documents import exports
     assert export_id not in [x["id"] for x in await exports.list_exports(p)]
+
+
+async def test_an_export_whose_report_cannot_be_made_fails_with_the_reason(client, world):
+    from core.db import db
+    from documents import exports
+
+    m = await build()
+    campaign = await open_campaign(client, m)
+    async with db().transaction():
+        row = await exports.request_export(await principal(m.tenant, m.user_ids["bureau"]),
+                                           campaign["id"], lang="zh-CN")
+        # one assessment now points at a contract of another tenant: its report cannot be made
+        await fetch("UPDATE evaluation_assessment SET contract = $2 WHERE id = (SELECT min(id)"
+                    " FROM evaluation_assessment WHERE campaign = $1)", campaign["id"],
+                    world.b.contract)
+    await exports.start_export(row["id"])
+    await drain()
+    [x] = await fetch("SELECT state, error FROM document_export WHERE id = $1", row["id"])
+    assert x["state"] == "failed" and x["error"].startswith(f"contract {world.b.contract}:")
