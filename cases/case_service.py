@@ -174,6 +174,12 @@ async def _reporter(p: Principal, data: CaseIn) -> dict[str, Any]:
 async def create_case(p: Principal, data: CaseIn) -> CaseOut:
     await _check_place(p, data)
     reporter = await _reporter(p, data)
+    from cases.duplicates import similar_cases  # it reads through this module's scope
+    # Looked up before the case exists (nothing to exclude) and before the first audit entry
+    # takes the tenant's audit lock, which is held until commit.
+    similar = await similar_cases(
+        p, estate_id=data.estate_id, category=data.category, building_id=data.building_id,
+        latitude=data.latitude, longitude=data.longitude)
     org = await routing.responsible_organization(p.tenant_id, data.estate_id, data.category)
     targets, source = await routing.sla_targets(p.tenant_id, data.estate_id)
     calendar, at = await calendar_for(p.tenant_id), now()
@@ -192,10 +198,7 @@ async def create_case(p: Principal, data: CaseIn) -> CaseOut:
                                data={"channel": data.channel, "responsible_organization_id": org})
     await emit(case, event)
     out = case_out(p, case, unmasked=reads_contact(p, case))
-    from cases.duplicates import similar_cases  # it reads through this module's scope
-    out.similar_open_cases = await similar_cases(
-        p, estate_id=data.estate_id, category=data.category, building_id=data.building_id,
-        latitude=data.latitude, longitude=data.longitude, exclude=case["id"])
+    out.similar_open_cases = similar
     return out
 
 
