@@ -11,6 +11,7 @@ from collections.abc import AsyncGenerator, Callable
 from contextvars import ContextVar
 from typing import Any
 
+import asyncpg
 from piccolo.engine import engine_finder
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
@@ -112,7 +113,14 @@ async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
         rows = await tx.connection.fetch(sql, *args)
     elif engine.pool is not None:
         async with engine.pool.acquire() as conn:
-            rows = await conn.fetch(sql, *args)
+            try:
+                rows = await conn.fetch(sql, *args)
+            except asyncpg.exceptions.InternalClientError:
+                # The connection's protocol was left mid-operation (the server went away during
+                # an earlier query): drop it so the pool opens a fresh one, and let the caller
+                # see an unavailable dependency (core.problems answers 503, retry).
+                conn.terminate()
+                raise
     else:
         conn = await engine.get_new_connection()
         try:

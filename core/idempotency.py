@@ -1,8 +1,12 @@
 """Safe retries for creates: a POST carrying `Idempotency-Key` runs once per caller and key.
 
-The first completed response (status < 500) is stored in Redis for 24 hours and replayed to
-retries with the same key and body; a retry while the first is still running gets 409; the
-same key with a different body gets 422. Failed (5xx) attempts free the key for a retry.
+The first completed response (status < 500) is stored for 24 hours and replayed to retries
+with the same key and body; a retry while the first is still running gets 409; the same key with
+a different body gets 422. Failed (5xx) attempts free the key for a retry.
+
+Records live in PostgreSQL (table idempotency_record), not Redis: a create needs the database
+anyway, so keys keep working while Redis is down, and a key's record cannot be lost by a Redis
+restart while the row it guards survives. Expired records are purged daily (core/jobs.py).
 """
 from __future__ import annotations
 
@@ -12,9 +16,9 @@ import json
 from litestar import Request, Response
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from core.db import fetch
 from core.i18n import gettext as _
 from core.problems import problem, request_language
-from core.redis import key, redis
 
 TTL_SECONDS = 24 * 3600
 # Responses carrying credentials (tokens, webhook secrets) are never kept in Redis; for these
@@ -59,12 +63,10 @@ class IdempotencyMiddleware:
         user = scope.get("user")
         caller = getattr(user, "user_id", None) or (scope.get("client") or ("anon",))[0]
         fingerprint = hashlib.sha256(scope["path"].encode() + b"\0" + body).hexdigest()
-        rkey = key("idem", caller, hashlib.sha256(idem).hexdigest())
-        r = redis()
+        caller, key_hash = str(caller)[:100], hashlib.sha256(idem).hexdigest()
 
-        if not await r.set(rkey, json.dumps({"state": "pending", "fp": fingerprint}),
-                           nx=True, ex=PENDING_SECONDS):
-            stored = json.loads(await r.get(rkey) or "{}")
+        if not await _claim(caller, key_hash, fingerprint):
+            stored = await _stored(caller, key_hash)
             lang = request_language(request)
             if stored.get("fp") != fingerprint:
                 response = problem(request, 422, _("This Idempotency-Key was used with a different "
@@ -96,12 +98,45 @@ class IdempotencyMiddleware:
             await self.app(scope, replay_body, capture)
         finally:
             if captured["status"] < 500:
-                await r.set(rkey, json.dumps({
-                    "state": "done", "fp": fingerprint, "status": captured["status"],
-                    "headers": captured["headers"], "body": captured["body"].decode("latin-1")}),
-                    ex=TTL_SECONDS)
+                await fetch("UPDATE idempotency_record SET state = 'done', status = $3,"
+                            " headers = $4::jsonb, body = $5,"
+                            " expires_at = now() + make_interval(secs => $6)"
+                            " WHERE caller = $1 AND key_hash = $2", caller, key_hash,
+                            captured["status"], json.dumps(captured["headers"]), captured["body"],
+                            TTL_SECONDS)
             else:
-                await r.delete(rkey)
+                await fetch("DELETE FROM idempotency_record WHERE caller = $1 AND key_hash = $2",
+                            caller, key_hash)
+
+
+async def _claim(caller: str, key_hash: str, fingerprint: str) -> bool:
+    """Take the key for this request: a new record, or an expired one taken over."""
+    rows = await fetch(
+        "INSERT INTO idempotency_record (caller, key_hash, fingerprint, state, expires_at)"
+        " VALUES ($1, $2, $3, 'pending', now() + make_interval(secs => $4))"
+        " ON CONFLICT (caller, key_hash) DO UPDATE SET fingerprint = EXCLUDED.fingerprint,"
+        " state = 'pending', status = NULL, headers = NULL, body = NULL,"
+        " expires_at = EXCLUDED.expires_at WHERE idempotency_record.expires_at < now()"
+        " RETURNING id", caller, key_hash, fingerprint, PENDING_SECONDS)
+    return bool(rows)
+
+
+async def _stored(caller: str, key_hash: str) -> dict:
+    rows = await fetch("SELECT fingerprint, state, status, headers, body FROM idempotency_record"
+                       " WHERE caller = $1 AND key_hash = $2", caller, key_hash)
+    if not rows:
+        return {}
+    r = rows[0]
+    headers = json.loads(r["headers"]) if isinstance(r["headers"], str) else (r["headers"] or [])
+    return {"fp": r["fingerprint"], "state": r["state"], "status": r["status"],
+            "headers": headers, "body": bytes(r["body"] or b"")}
+
+
+async def purge_expired(ctx=None) -> int:
+    """Delete records past their expiry (daily cron)."""
+    rows = await fetch("WITH gone AS (DELETE FROM idempotency_record WHERE expires_at < now()"
+                       " RETURNING 1) SELECT count(*) AS n FROM gone")
+    return rows[0]["n"]
 
 
 async def _send(request: Request, response: Response, receive: Receive, send: Send) -> None:
@@ -115,4 +150,4 @@ async def _replay(stored: dict, send: Send) -> None:
                if k.lower() not in ("set-cookie", "x-request-id")]
     headers.append((b"idempotent-replayed", b"true"))
     await send({"type": "http.response.start", "status": stored["status"], "headers": headers})
-    await send({"type": "http.response.body", "body": stored["body"].encode("latin-1")})
+    await send({"type": "http.response.body", "body": stored["body"]})

@@ -168,7 +168,7 @@ async def _kick_loop(wake: asyncio.Event) -> None:
         try:
             # Every kick enqueues a fresh job (no dedup key): a job that is already running may
             # have claimed before this commit, so only a new one is sure to see it.
-            await asyncio.wait_for(queue().enqueue("publish_outbox", timeout=120, ttl=-1), 5)
+            await asyncio.wait_for(queue().enqueue("publish_outbox", timeout=120, ttl=-1, retries=3), 5)
         except Exception as exc:
             log.warning("outbox: could not enqueue the publisher (%s); the cron will", exc)
             await asyncio.sleep(KICK_PAUSE_AFTER_FAILURE)

@@ -175,5 +175,49 @@ def handle_exception(request: Request, exc: Exception) -> Response:
         elif status < 500 and exc.detail and exc.detail.lower() not in phrases:
             detail = exc.detail
         return problem(request, status, detail, headers=exc.headers or None)
+    if unavailable(exc):
+        log.warning("dependency unavailable: %s: %s", type(exc).__name__, exc)
+        return problem(request, 503, _("A service we depend on is briefly unavailable; nothing was "
+                                       "changed. Please try again in a few seconds.", lang),
+                       headers={"Retry-After": "5"})
     log.exception("unhandled error", exc_info=exc)
     return problem(request, 500, _("Something went wrong on our side; it has been logged.", lang))
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether `exc` means PostgreSQL or Redis cannot be reached right now (restart, failover,
+    network): the request did not happen and the caller may simply retry."""
+    import asyncpg
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, (ConnectionError, asyncpg.PostgresConnectionError,
+                            asyncpg.exceptions.OperatorInterventionError,
+                            asyncpg.exceptions.ConnectionDoesNotExistError,
+                            RedisConnectionError, RedisTimeoutError)):
+            return True
+        if isinstance(exc, asyncpg.InterfaceError) and "connection" in str(exc).lower():
+            return True
+        # Anything else raised while opening a connection (a missing unix socket while the
+        # server restarts, a half-open connection's protocol error) means the same.
+        if isinstance(exc, OSError) and _while_connecting(exc):
+            return True
+        if isinstance(exc, asyncpg.exceptions.InternalClientError) and "another operation" in str(exc):
+            return True  # a connection broken mid-operation (core.db drops it); nothing ran
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+_CONNECTING = ("asyncpg/connect_utils.py", "redis/asyncio/connection.py")
+
+
+def _while_connecting(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.replace("\\", "/").endswith(_CONNECTING):
+            return True
+        tb = tb.tb_next
+    return False

@@ -1,8 +1,13 @@
 """The shared Redis client and namespaced Litestar stores (rate limits, lockouts, idempotency)."""
 from __future__ import annotations
 
-from redis.asyncio import Redis
+import logging
+import time
+
 from litestar.stores.redis import RedisStore
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.settings import get_settings
 
@@ -31,6 +36,45 @@ def store(name: str) -> RedisStore:
     """A Redis-backed Litestar store under this deployment's namespace."""
     return RedisStore(redis(), namespace=f"{get_settings().redis_namespace}:{name}",
                       handle_client_shutdown=False)
+
+
+log = logging.getLogger("gongzhi.redis")
+UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+class FailOpenRedisStore(RedisStore):
+    """A store whose reads miss and writes are skipped while Redis is unreachable.
+
+    For request rate limits only: when Redis is down, requests are served unthrottled (logged
+    once a minute) rather than refused, so an outage of the cache never stops residents and
+    staff from working. Login lockouts do not use it: they fail closed (tenancy/auth.py).
+    """
+
+    _warned_at = 0.0
+
+    def _warn(self, exc: Exception) -> None:
+        if time.monotonic() - FailOpenRedisStore._warned_at > 60:
+            FailOpenRedisStore._warned_at = time.monotonic()
+            log.warning("Redis unreachable (%s): rate limits are not enforced until it is back",
+                        type(exc).__name__)
+
+    async def get(self, key: str, renew_for=None):  # type: ignore[override]
+        try:
+            return await super().get(key, renew_for)
+        except UNAVAILABLE as exc:
+            self._warn(exc)
+            return None
+
+    async def set(self, key: str, value, expires_in=None) -> None:  # type: ignore[override]
+        try:
+            await super().set(key, value, expires_in)
+        except UNAVAILABLE as exc:
+            self._warn(exc)
+
+
+def fail_open_store(name: str) -> FailOpenRedisStore:
+    return FailOpenRedisStore(redis(), namespace=f"{get_settings().redis_namespace}:{name}",
+                              handle_client_shutdown=False)
 
 
 def key(*parts: object) -> str:

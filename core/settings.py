@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     # Workers
     worker_in_process: bool = False
     worker_concurrency: int = 4
+    # How often a worker looks for jobs whose worker died (past their timeout) to retry them.
+    worker_sweep_seconds: int = 10
 
     # Webhooks (core/webhooks.py). Receivers are organisations' own servers on the internet:
     # private, loopback and link-local targets are refused unless this is set (tests, intranets).

@@ -6,6 +6,7 @@ from piccolo.columns import (
     BigInt,
     BigSerial,
     Boolean,
+    Bytea,
     ForeignKey,
     Integer,
     OnDelete,
@@ -78,3 +79,18 @@ class WebhookDelivery(Table, tablename="webhook_delivery"):
     last_error = Text(null=True, default=None)
     created_at = Timestamptz()
     delivered_at = Timestamptz(null=True, default=None)
+
+
+class IdempotencyRecord(Table, tablename="idempotency_record"):
+    """A POST's Idempotency-Key (core/idempotency.py): pending while the first request runs, then
+    its response, replayed to retries until `expires_at`. Unique per (caller, key_hash)."""
+
+    id = BigSerial(primary_key=True)
+    caller = Varchar(length=100)
+    key_hash = Varchar(length=64)
+    fingerprint = Varchar(length=64)
+    state = Varchar(length=10, default="pending")  # pending | done
+    status = Integer(null=True, default=None)
+    headers = JSONB(null=True, default=None)
+    body = Bytea(null=True, default=None)
+    expires_at = Timestamptz()

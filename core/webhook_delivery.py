@@ -136,7 +136,7 @@ async def request_delivery(*, at: datetime | None = None) -> None:
     finds whatever this misses."""
     from core.queue import queue
 
-    kwargs: dict[str, Any] = {"timeout": 600, "ttl": -1}
+    kwargs: dict[str, Any] = {"timeout": 600, "ttl": -1, "retries": 3}
     if at is not None:
         kwargs.update(scheduled=int(at.timestamp()) + 1, key=f"deliver_webhooks:{int(at.timestamp())}")
     try:

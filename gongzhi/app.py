@@ -32,7 +32,7 @@ from core.logging import RequestContextMiddleware, configure_logging
 from core.outbox import stop_kicker
 from core.problems import handle_exception
 from core.queue import close_queue
-from core.redis import close_redis, store
+from core.redis import close_redis, fail_open_store
 from core.security import SecurityHeadersMiddleware
 from core.settings import get_settings
 from documents import routes as document_routes
@@ -123,7 +123,7 @@ def create_app() -> Litestar:
                     RateLimitConfig(rate_limit=("minute", settings.rate_limit_per_minute),
                                     exclude=["/health", "/metrics", "/static"]).middleware],
         exception_handlers={Exception: handle_exception},
-        stores={"rate_limit": store("rate_limit")},
+        stores={"rate_limit": fail_open_store("rate_limit")},
         csrf_config=CSRFConfig(secret=settings.secret_key.get_secret_value(), cookie_name="gz_csrf",
                                cookie_secure=settings.cookie_secure, cookie_samesite="lax",
                                header_name="x-csrftoken", exclude=CSRF_EXEMPT),

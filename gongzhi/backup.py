@@ -13,7 +13,8 @@ compress) holding:
 `restore` checks every member against the manifest before it touches anything, refuses a
 database that already has tables, restores the dump in a single transaction (all or nothing),
 writes the files (refusing to overwrite a different file under the same key) and compares the
-row counts with the manifest; `gongzhi restore` then verifies every tenant's audit hash chain.
+row counts with the manifest; `gongzhi restore` then verifies every tenant's audit hash chain
+against the state the manifest recorded at backup time.
 
 pg_dump/pg_restore are the PostgreSQL tools, not Python: no library replaces them. The tool used
 is the first of the bundled embedded server's and the system's whose major version is at least
@@ -130,7 +131,20 @@ def _stored_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".tmp"))
 
 
-async def backup(output: Path, database_url: str, storage_root: Path) -> dict:
+async def audit_status() -> dict[str, dict]:
+    """Each tenant's audit chain as verified now (core.audit.verify): recorded in the manifest so
+    that a restore can tell a chain it damaged from one that was already broken at the source."""
+    from core import audit
+
+    out = {}
+    for tenant in await audit.tenants_with_entries():
+        r = await audit.verify(tenant)
+        out[str(tenant)] = {"entries": r.entries, "intact": r.ok, "broken_at": r.broken_at_seq}
+    return out
+
+
+async def backup(output: Path, database_url: str, storage_root: Path,
+                 audit: dict[str, dict] | None = None) -> dict:
     """Write an archive of the database and the file store to `output`; returns the manifest.
 
     Files are copied after the dump: a file written meanwhile is included without a row naming
@@ -149,7 +163,8 @@ async def backup(output: Path, database_url: str, storage_root: Path) -> dict:
             key = path.relative_to(storage_root).as_posix()
             members[FILES + key] = {"sha256": _sha256_file(path), "size": path.stat().st_size}
         manifest = {"format": FORMAT, "created_at": dt.datetime.now(dt.UTC).isoformat(),
-                    "postgres_major": server_major, "members": members, "row_counts": counts}
+                    "postgres_major": server_major, "members": members, "row_counts": counts,
+                    "audit": audit or {}}
         partial = output.with_name(output.name + ".partial")
         with tarfile.open(partial, "w") as tar:
             tar.add(dump, arcname=DUMP)
@@ -273,16 +288,23 @@ async def restore(archive: Path, database_url: str, storage_root: Path) -> Resto
     return report
 
 
-async def verify_audit() -> list[str]:
-    """Every tenant's audit chain in the configured database (core.audit.verify); raises on the
-    first broken chain. Run after a restore, with the engine pointing at the restored database."""
+async def verify_audit(at_backup: dict[str, dict]) -> list[str]:
+    """Every tenant's audit chain in the configured (restored) database (core.audit.verify).
+
+    Raises when a chain that was intact at backup time is broken now; a chain the manifest
+    records as already broken at the source is reported, not blamed on the restore."""
     from core import audit
 
     lines = []
     for tenant in await audit.tenants_with_entries():
         r = await audit.verify(tenant)
-        if not r.ok:
+        before = at_backup.get(str(tenant))
+        if r.ok:
+            lines.append(f"tenant {tenant}: {r.entries} audit entries, chain intact")
+        elif before is not None and not before["intact"] and before["broken_at"] == r.broken_at_seq:
+            lines.append(f"tenant {tenant}: chain broken at entry {r.broken_at_seq}, as it already "
+                         f"was in the backed-up database")
+        else:
             raise BackupError(f"tenant {tenant}: audit chain broken at entry {r.broken_at_seq} "
-                              f"({r.reason})")
-        lines.append(f"tenant {tenant}: {r.entries} audit entries, chain intact")
+                              f"({r.reason}) although it was intact when backed up")
     return lines

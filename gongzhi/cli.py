@@ -183,8 +183,12 @@ def backup(output: str | None) -> None:
     settings = get_settings()
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     target = Path(output) if output else settings.data_dir / "backups" / f"gongzhi-{stamp}.tar"
+    async def run():
+        chains = await backups.audit_status()
+        return await backups.backup(target, settings.database_url, _file_store_root(), chains)
+
     try:
-        manifest = asyncio.run(backups.backup(target, settings.database_url, _file_store_root()))
+        manifest = asyncio.run(_with_db(run))
     except backups.BackupError as exc:
         raise click.ClickException(str(exc)) from exc
     files = sum(1 for name in manifest["members"] if name.startswith(backups.FILES))
@@ -204,9 +208,10 @@ def restore(archive: str) -> None:
     _services()
     settings = get_settings()
     try:
+        manifest = backups.check_archive(Path(archive))
         report = asyncio.run(backups.restore(Path(archive), settings.database_url,
                                              _file_store_root()))
-        chains = asyncio.run(_with_db(backups.verify_audit))
+        chains = asyncio.run(_with_db(lambda: backups.verify_audit(manifest.get("audit", {}))))
     except backups.BackupError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"restored {report.tables} tables, {report.rows:,} rows (counts match the "

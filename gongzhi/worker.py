@@ -10,7 +10,8 @@ from cases import jobs as case_jobs
 from contracts import jobs as contract_jobs
 from core import jobs as core_jobs
 from core.db import close_pool, start_pool
-from core.queue import queue
+from core.queue import outage, queue
+from core.redis import UNAVAILABLE
 from core.settings import get_settings
 from documents import jobs as document_jobs
 from evaluations import jobs as evaluation_jobs
@@ -35,9 +36,43 @@ async def _shutdown(ctx) -> None:
     await close_pool()
 
 
+# A job whose worker dies (SIGKILL, lost machine) stays "active" until it is past its timeout;
+# the next sweep of any worker then retries it, as long as it has attempts left. Every job is
+# written to be safe to run again (one transaction, idempotent effects), so retrying is right.
+JOB_RETRIES = 3
+for _cron in CRON_JOBS:
+    _cron.retries = max(_cron.retries or 1, JOB_RETRIES)
+
+
+class GongzhiWorker(Worker):
+    """SAQ's worker whose upkeep (cron scheduling, aborts, worker info) waits out a Redis outage
+    quietly instead of logging a traceback every second; see core.queue.ResilientRedisQueue for
+    dequeues and sweeps."""
+
+    async def schedule(self, lock: int = 1) -> None:
+        try:
+            await super().schedule(lock)
+        except UNAVAILABLE as exc:
+            outage(exc)
+
+    async def abort(self, abort_threshold: float) -> None:
+        try:
+            await super().abort(abort_threshold)
+        except UNAVAILABLE as exc:
+            outage(exc)
+
+    async def worker_info(self, ttl: int = 60):
+        try:
+            return await super().worker_info(ttl)
+        except UNAVAILABLE as exc:
+            outage(exc)
+            return None
+
+
 def build_worker(*, manage_pool: bool = True, burst: bool = False) -> Worker:
     """A worker for every domain's jobs; `burst` drains the queue and stops (tests, one-offs)."""
-    return Worker(queue(), functions=FUNCTIONS, cron_jobs=[] if burst else CRON_JOBS,
+    return GongzhiWorker(queue(), functions=FUNCTIONS, cron_jobs=[] if burst else CRON_JOBS,
+                  timers={"sweep": get_settings().worker_sweep_seconds},
                   concurrency=get_settings().worker_concurrency,
                   startup=_startup if manage_pool else None,
                   shutdown=_shutdown if manage_pool else None,
