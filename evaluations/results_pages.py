@@ -30,8 +30,9 @@ from tenancy.principal import Principal
 
 GRADE_LABELS = {"excellent": N_("Excellent"), "good": N_("Good"), "pass": N_("Pass"),
                 "fail": N_("Fail")}
-STATUS_LABELS = {"open": N_("Open"), "scored": N_("Scored"), "published": N_("Published"),
-                 "objection": N_("Under objection"), "final": N_("Final"),
+STATUS_LABELS = {"open": N_("Open"), "scored": N_("Scored"),
+                 "published": N_("Published for objections"),
+                 "objection": N_("Under objection"), "final": N_("Final and binding"),
                  "closed": N_("Submissions closed"), "upheld": N_("Upheld"), "adjusted": N_("Adjusted")}
 KIND_LABELS = {"owners_survey": N_("Owners' survey"), "owners_committee": N_("Owners' committee"),
                "residents_committee": N_("Residents' committee"),
