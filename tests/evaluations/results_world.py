@@ -59,6 +59,7 @@ class R:
     assessments: dict[str, int] = field(default_factory=dict)
     cases: dict[str, int] = field(default_factory=dict)
     users: dict[str, str] = field(default_factory=dict)
+    contracts: dict[str, int] = field(default_factory=dict)
 
     async def h(self, client, persona: str) -> dict[str, str]:
         return {**await login(client, self.users[persona]), "Accept-Language": "en"}
@@ -143,6 +144,7 @@ async def build() -> R:
                                   starts_on=start - timedelta(days=30),
                                   ends_on=end + timedelta(days=700),
                                   fee_per_m2_month=Decimal("2.00")))["id"]
+            r.contracts[key] = contract
             r.assessments[key] = (await ins(Assessment, tenant=t, campaign=r.campaign,
                                             contract=contract, estate=r.estates[e],
                                             property_company=r.orgs[company]))["id"]
@@ -206,3 +208,30 @@ async def seed(tenant: int, tag: str, side) -> None:
     side.extra.update(evaluation_result_campaign=campaign["id"],
                       evaluation_result_assessment=assessment["id"],
                       evaluation_objection=objection["id"])
+
+
+async def next_campaign(r: R, scores: dict[str, int]) -> tuple[int, dict[str, int]]:
+    """A closed campaign of the current quarter for the same contracts, each assessment scored
+    only by the owners' committee (`scores`: assessment key -> score)."""
+    start = date(date.today().year, (date.today().month - 1) // 3 * 3 + 1, 1)
+    end = date(start.year + start.month // 10, (start.month + 2) % 12 + 1, 1) - timedelta(days=1)
+    deadline = datetime.now(timezone.utc) - timedelta(minutes=5)
+    ins = sysrepo.insert
+    async with db().transaction():
+        version = (await fetch("SELECT scheme_version FROM evaluation_campaign WHERE id = $1",
+                               r.campaign))[0]["scheme_version"]
+        campaign = (await ins(Campaign, tenant=r.tenant, name="本季度评价", period_kind="quarter",
+                              period_start=start, period_end=end, scheme_version=version,
+                              submission_deadline=deadline, status="closed",
+                              opened_by_org=r.orgs["bureau"], opened_at=deadline,
+                              closed_at=deadline))["id"]
+        ids = {}
+        for key, (e, company) in {"A1": ("E1", "p1"), "A2": ("E2", "p1"),
+                                  "A3": ("E3", "p2")}.items():
+            ids[key] = (await ins(Assessment, tenant=r.tenant, campaign=campaign,
+                                  contract=r.contracts[key], estate=r.estates[e],
+                                  property_company=r.orgs[company]))["id"]
+            await ins(Submission, tenant=r.tenant, assessment=ids[key],
+                      organization=r.orgs[f"oc{e[1]}"], evaluator_kind="owners_committee",
+                      status="submitted", score=Decimal(scores[key]), submitted_at=deadline)
+    return campaign, ids

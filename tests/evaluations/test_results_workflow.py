@@ -163,3 +163,23 @@ async def test_a_large_campaign_is_computed_by_the_queue_job(client, monkeypatch
     got = await results_by_estate(client, big)
     assert {k: v["total_score"] for k, v in got.items()} == {
         big.estates["E1"]: 85.75, big.estates["E2"]: 80.0, big.estates["E3"]: 46.25}
+
+
+async def test_the_next_campaign_shows_the_trend_against_this_one(client, r):
+    """Runs after finalisation: this campaign is now the previous one."""
+    campaign, ids = await results_world.next_campaign(r, {"A1": 90, "A2": 70, "A3": 50})
+    h = await r.h(client, "bureau")
+    resp = await client.post(f"/api/v1/evaluation-campaigns/{campaign}/results/compute", headers=h)
+    assert resp.status_code == 200, resp.text
+    resp = await client.get(f"/api/v1/evaluation-campaigns/{campaign}/results", headers=h)
+    got = {x["estate_id"]: x for x in resp.json()}
+    a1, a2, a3 = (got[r.estates[e]] for e in ("E1", "E2", "E3"))
+    # only the owners' committee scored (no survey answer, no case this quarter): total = its score
+    assert (a1["total_score"], a1["previous_score"], a1["trend"]) == (90.0, 85.75, 4.25)
+    assert (a2["total_score"], a2["previous_score"], a2["trend"]) == (70.0, 80.0, -10.0)
+    assert (a3["previous_grade"], a3["trend"]) == ("fail", 3.75)
+    companies = (await client.get(f"/api/v1/evaluation-campaigns/{campaign}/company-results",
+                                  headers=h)).json()
+    p1 = next(c for c in companies if c["property_company_id"] == r.orgs["p1"])
+    # (90·3 + 70·1) / 4 = 85 against 84.31
+    assert (p1["score"], p1["previous_score"], p1["trend"]) == (85.0, 84.31, 0.69)
