@@ -48,6 +48,25 @@ async def render_minutes(ctx: Any, *, tenant_id: int, meeting_id: int, job_key: 
             "sha256": version["sha256"]}
 
 
+async def render_notice(ctx: Any, *, tenant_id: int, notice_id: int, job_key: str,
+                        lang: str = "zh-CN") -> dict:
+    """Render a public notice's PDF through the documents pipeline."""
+    from core import i18n
+    from documents.jobs import set_stage
+    from meetings.notice_documents import produce_notice
+
+    token = i18n.set_language(lang)
+    try:
+        version = await produce_notice(tenant_id, notice_id, lang=lang)
+        await set_stage(job_key, "registered")
+    except Exception:
+        await set_stage(job_key, "failed")
+        raise
+    finally:
+        i18n.reset_language(token)
+    return {"document_id": version["document"], "sha256": version["sha256"]}
+
+
 async def remind_signatories(ctx: Any = None) -> int:
     """Daily: tell each signatory whose turn it is on minutes still awaiting signatures."""
     from meetings.signatures import send_reminders
@@ -56,7 +75,8 @@ async def remind_signatories(ctx: Any = None) -> int:
         return await send_reminders()
 
 
-FUNCTIONS: list = [expire_meeting_notices, count_closed_votes, render_minutes, remind_signatories]
+FUNCTIONS: list = [expire_meeting_notices, count_closed_votes, render_minutes, render_notice,
+                   remind_signatories]
 CRON_JOBS: list = [CronJob(expire_meeting_notices, cron="*/15 * * * *"),
                    CronJob(count_closed_votes, cron="*/5 * * * *"),
                    CronJob(remind_signatories, cron="0 1 * * *", timeout=600)]  # 09:00 China

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from litestar import Request, get
 from markupsafe import Markup
-from litestar.response import Redirect, Response, Template
+from litestar.response import Redirect, Response, Stream, Template
 
 from meetings import meeting_service, notice_service, vote_service
 from meetings import repository as repo
 from meetings.pages import _labels, _login, _user, local
-from meetings.printing import notice_html, record_html
+from meetings.minutes_controllers import notice_download_response
+from meetings.printing import record_html
 
 
 @get("/notices", include_in_schema=False)
@@ -34,13 +35,12 @@ async def notice_page(request: Request, notice_id: int, tx: object) -> Template 
 
 
 @get("/notices/{notice_id:int}/download", include_in_schema=False)
-async def notice_download(request: Request, notice_id: int, tx: object) -> Response | Redirect:
+async def notice_download(request: Request, notice_id: int,
+                          tx: object) -> Response | Stream | Redirect:
     p = _user(request)
     if p is None:
         return _login(request)
-    notice = await notice_service.get_notice(p, notice_id)
-    return Response(notice_html(notice), media_type="text/html; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="notice-{notice_id}.html"'})
+    return await notice_download_response(p, notice_id)
 
 
 @get("/vote", include_in_schema=False)

@@ -103,6 +103,9 @@ async def post_notice(p: Principal, meeting_id: int) -> NoticeOut:
         "title": mask_text(meeting["title"], names, phones), "content": content,
         "posted_at": at, "posted_until": at + timedelta(days=days), "posted_by": p.user_id})
     await log(p, "meeting.notice_posted", meeting_id, notice=row["id"], days=days)
+    from meetings.notice_documents import queue_render
+
+    queue_render(p.tenant_id, row["id"])
     orgs = await places.organizations_covering_estate(
         p.tenant_id, meeting["estate"], ["owners_committee", "residents_committee"])
     await outbox.emit(p.tenant_id, "meeting.notice_posted", {
@@ -134,6 +137,18 @@ async def get_notice(p: Principal, notice_id: int) -> NoticeOut:
     if n is None or (estates is not None and n["estate"] not in estates):
         raise not_found()
     return notice_out(n)
+
+
+async def notice_pdf(p: Principal, notice_id: int):
+    """(notice row, chunks) of the notice's PDF for whoever may read the notice; None while it
+    is being rendered."""
+    await get_notice(p, notice_id)
+    n = await repo.notice(p.tenant_id, notice_id)
+    if n is None or n["pdf_key"] is None:
+        return None
+    from core.storage import storage
+
+    return n, await storage().open(n["pdf_key"])
 
 
 async def expire_notices() -> int:

@@ -198,6 +198,11 @@ class PublicNotice(Table, tablename="meeting_notice"):
     posted_until = Timestamptz()
     status = Varchar(length=10, default="posted")  # posted | expired
     posted_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
+    # The notice's PDF, rendered and registered by the documents pipeline (kind "notice")
+    document = Integer(null=True, default=None)
+    pdf_key = Varchar(length=300, null=True, default=None)
+    pdf_sha256 = Varchar(length=64, null=True, default=None)
+    pdf_size = BigInt(null=True, default=None)
 
 
 class CalendarFeed(Table, tablename="meeting_calendar_feed"):

@@ -106,10 +106,14 @@ async def test_minutes_review_amendments_final_and_masked_public_notice(client, 
     owner = await login(client, e.owners["wang"])
     listed = await client.get("/api/v1/meeting-notices", headers=owner)
     assert notice["id"] in [n["id"] for n in listed.json()]
+    await drain_queue()  # the notice's PDF is rendered by the documents pipeline
     download = await client.get(f"/api/v1/meeting-notices/{notice['id']}/download", headers=owner)
-    assert download.status_code == 200 and "同意公开收支账目" in download.text
-    for secret in ("欧阳娜娜", "13912345678", "赵四", "13700004444"):
-        assert secret not in download.text
+    assert download.status_code == 200, download.text
+    assert download.headers["content-type"] == "application/pdf"
+    text = pdf_text(download.content)
+    assert "同意公开收支账目" in text and "欧阳**" in text and "139****5678" in text
+    for secret in ("欧阳娜娜", "13912345678", "赵四", "13700004444", "王大"):
+        assert secret not in text, secret
     other = await client.get(f"/api/v1/meeting-notices/{notice['id']}",
                              headers=await login(client, world.a2.users["resident"]))
     assert other.status_code == 404
@@ -124,6 +128,14 @@ async def test_minutes_review_amendments_final_and_masked_public_notice(client, 
     assert notice["id"] not in [n["id"] for n in current.json()]
     everything = await client.get("/api/v1/meeting-notices?current=false", headers=owner)
     assert notice["id"] in [n["id"] for n in everything.json()]
+
+
+def pdf_text(pdf: bytes) -> str:
+    import subprocess
+
+    out = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True,
+                         timeout=60, check=True)
+    return out.stdout.decode()
 
 
 async def sign_and_seal(client, world, e, mid: int, secretary: str, secretary_id: int) -> None:
