@@ -69,7 +69,7 @@ async def provide_transaction() -> AsyncGenerator[PostgresTransaction, None]:
     try:
         yield tx
     except BaseException as exc:
-        await tx.__aexit__(type(exc), exc, exc.__traceback__)
+        await _leave(tx, exc)
         raise
     else:
         await tx.__aexit__(None, None, None)
@@ -79,7 +79,23 @@ async def provide_transaction() -> AsyncGenerator[PostgresTransaction, None]:
             except Exception:  # the change is committed: a hook must not turn it into a 500
                 log.exception("after-commit callback %r failed", callback)
     finally:
-        _after_commit.reset(token)
+        try:
+            _after_commit.reset(token)
+        except ValueError:
+            pass  # finalised outside the request's context (see _leave): nothing to restore
+
+
+async def _leave(tx: PostgresTransaction, exc: BaseException) -> None:
+    """Roll back after an error. When the request was abandoned (the client went away before
+    Litestar closed its dependencies), Python finalises this generator later in another
+    context: the rollback and the connection's release still happen, only resetting the
+    transaction's context variable fails, which is harmless there."""
+    try:
+        await tx.__aexit__(type(exc), exc, exc.__traceback__)
+    except ValueError as err:
+        if "different Context" not in str(err):
+            raise
+        log.debug("request transaction rolled back outside its context (client gone)")
 
 
 def after_commit(callback: Callable[[], None]) -> None:

@@ -175,6 +175,9 @@ def handle_exception(request: Request, exc: Exception) -> Response:
         elif status < 500 and exc.detail and exc.detail.lower() not in phrases:
             detail = exc.detail
         return problem(request, status, detail, headers=exc.headers or None)
+    out_of_range = _out_of_range(request, exc)
+    if out_of_range is not None:
+        return out_of_range
     if unavailable(exc):
         log.warning("dependency unavailable: %s: %s", type(exc).__name__, exc)
         return problem(request, 503, _("A service we depend on is briefly unavailable; nothing was "
@@ -209,6 +212,30 @@ def unavailable(exc: BaseException) -> bool:
             return True  # a connection broken mid-operation (core.db drops it); nothing ran
         exc = exc.__cause__ or exc.__context__
     return False
+
+
+_OUT_OF_RANGE = re.compile(r"invalid input for query argument \$\d+: (-?\d+) \(value out of")
+
+
+def _out_of_range(request: Request, exc: BaseException) -> Response | None:
+    """A number too large for its column (ids are 32- or 64-bit): a path id that big names
+    nothing (404), any other such number is invalid input (400). Nothing was changed."""
+    import asyncpg
+
+    while exc is not None and not isinstance(exc, (asyncpg.exceptions.DataError, OverflowError)):
+        exc = exc.__cause__ or exc.__context__
+    if exc is None:
+        return None
+    lang = request_language(request)
+    match = _OUT_OF_RANGE.search(str(exc))
+    path_values = {str(v) for v in (request.path_params or {}).values()}
+    if isinstance(exc, OverflowError) or (match and match.group(1) in path_values):
+        if isinstance(exc, OverflowError) and not path_values:
+            return problem(request, 400, _("A number in the request is out of range.", lang))
+        return problem(request, 404)
+    if match:
+        return problem(request, 400, _("A number in the request is out of range.", lang))
+    return None
 
 
 _CONNECTING = ("asyncpg/connect_utils.py", "redis/asyncio/connection.py")
