@@ -20,6 +20,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from cases.sla import SlaTargets
 from contracts.tables import ServiceContract
 from core.db import db, fetch
 from evaluations.result_tables import CompanyResult, Objection
@@ -71,10 +72,11 @@ async def _case(tenant: int, estate: int, org: int, user: int, created: datetime
            "status": "submitted", "routed_at": created, "created_at": created,
            "updated_at": created, "ack_due_at": created + timedelta(days=1),
            "resolve_due_at": created + timedelta(days=3), **values}
-    cols = list(row)
+    cols = list(row)  # valid SLA targets: the cases' own sweeps read them
     return (await fetch(f"INSERT INTO case_record ({', '.join(cols)}, sla_targets) VALUES"
-                        f" ({', '.join(f'${i}' for i in range(1, len(cols) + 1))}, '{{}}'::jsonb)"
-                        " RETURNING id", *row.values()))[0]["id"]
+                        f" ({', '.join(f'${i}' for i in range(1, len(cols) + 1))},"
+                        f" ${len(cols) + 1}::jsonb) RETURNING id", *row.values(),
+                        json.dumps(SlaTargets.defaults().to_dict())))[0]["id"]
 
 
 async def scheme_version(tenant: int, **overrides) -> int:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from cases.sla import SlaTargets
 from core.db import db, fetch
 from evaluations import metrics_repository as mrepo
 from evaluations.metrics import CaseMetrics, Counts, metrics_from, ratio
@@ -48,7 +49,8 @@ async def _case(ids: dict, created: datetime, *, estate: str = "E", org: str = "
                 events: list[tuple[str, datetime, str | None, dict]] = (), **values) -> int:
     row = {"tenant": ids["tenant"], "estate": ids[estate], "category": "repair",
            "priority": "normal", "description": "x", "channel": "phone", "created_by": ids["user"],
-           "responsible_org": ids[org], "status": "submitted", "sla_targets": "{}",
+           "responsible_org": ids[org], "status": "submitted",
+           "sla_targets": json.dumps(SlaTargets.defaults().to_dict()),
            "routed_at": created, "created_at": created, "updated_at": created,
            "ack_due_at": created + timedelta(days=1), "resolve_due_at": created + timedelta(days=3),
            **values}
