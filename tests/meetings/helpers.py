@@ -121,19 +121,26 @@ async def principal(tenant: int, user_id: int):
 
 
 async def enroll(tenant: int, user_ids: list[int], pin: str = PIN) -> None:
-    """Each user sets their signing PIN (a personal certificate), as on the /signing page."""
+    """Each user sets their signing PIN (a personal certificate), as on the /signing page; a
+    certificate an earlier test gave a shared demo user is revoked first (its PIN is unknown)."""
     from documents import credentials
 
     async with db().transaction():
         for uid in user_ids:
-            await credentials.enroll(await principal(tenant, uid), pin)
+            p = await principal(tenant, uid)
+            if (old := await credentials.my_credential(p)) is not None:
+                await credentials.revoke(p, old["id"], "test: a new PIN")
+            await credentials.enroll(p, pin)
 
 
 async def create_seal(tenant: int, admin_user_id: int, org: int, pin: str = SEAL_PIN) -> None:
     from documents import credentials
 
     async with db().transaction():
-        await credentials.create_seal(await principal(tenant, admin_user_id), org, pin)
+        p = await principal(tenant, admin_user_id)
+        if (old := await credentials.seal_of(p, org)) is not None:
+            await credentials.revoke(p, old["id"], "test: a new seal PIN")
+        await credentials.create_seal(p, org, pin)
 
 
 async def drain_queue() -> None:
