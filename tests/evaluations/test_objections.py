@@ -114,3 +114,26 @@ async def test_after_the_window_objections_are_refused(client, r):
     resp = await client.post(objections_url(r, "A2"), headers=await r.h(client, "p1"),
                              json={"reasons": "晚了"})
     assert resp.status_code == 409 and "window" in resp.json()["detail"]
+
+
+async def test_no_finalising_while_an_objection_is_open_and_nothing_moves_after(client, r):
+    p2, bureau = await r.h(client, "p2"), await r.h(client, "bureau")
+    resp = await client.post(objections_url(r, "A3"), headers=p2, json={"reasons": "再次申诉"})
+    assert resp.status_code == 201
+    oid = resp.json()["id"]
+    async with db().transaction():
+        await fetch("UPDATE evaluation_assessment SET objection_deadline = now() - interval '1 hour',"
+                    " published_at = now() - interval '10 days' WHERE campaign = $1", r.campaign)
+    final = f"/api/v1/evaluation-campaigns/{r.campaign}/results/finalize"
+    resp = await client.post(final, headers=bureau)
+    assert resp.status_code == 409 and "still open" in resp.json()["detail"]
+    resp = await client.post(f"/api/v1/evaluation-objections/{oid}/resolve", headers=bureau,
+                             json={"decision": "uphold", "reason": "维持"})
+    assert resp.status_code == 200
+    assert (await client.post(final, headers=bureau)).status_code == 200
+    resp = await client.post(f"/api/v1/evaluation-objections/{oid}/resolve", headers=bureau,
+                             json={"decision": "adjust", "reason": "x", "adjusted_score": 99})
+    assert resp.status_code == 409
+    result = (await client.get(f"/api/v1/evaluation-assessments/{r.assessments['A3']}/result",
+                               headers=p2)).json()
+    assert (result["total_score"], result["status"]) == (46.25, "final")
