@@ -3,7 +3,8 @@
 The `.po` catalogues are compiled in memory at first use, so a fresh clone needs no build
 step. core/translations holds the strings of core, tenancy, gongzhi, cases and contracts; each
 later domain package keeps its own catalogue in `<package>/translations` (DOMAIN_CATALOGUES),
-so work on one domain never touches another's file. They are merged per language. The active language lives in a context variable that the
+so work on one domain never touches another's file. They are merged per language (the first
+translated entry of a message wins, core's first). The active language lives in a context variable that the
 language middleware sets per request (query `lang`, cookie, Accept-Language, default).
 """
 from __future__ import annotations
@@ -49,9 +50,17 @@ def merged_catalogue(language: str):
             merged = catalog
             continue
         for message in catalog:
-            if message.id and merged.get(message.id) is None:
+            if not message.id:
+                continue
+            known = merged.get(message.id)
+            if known is None or (not _has_translation(known) and _has_translation(message)):
                 merged[message.id] = message
     return merged
+
+
+def _has_translation(message) -> bool:
+    strings = [message.string] if isinstance(message.string, str) else list(message.string or ())
+    return any(s.strip() for s in strings) and "fuzzy" not in message.flags
 
 
 @lru_cache(maxsize=8)
