@@ -29,10 +29,11 @@ import os
 import struct
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 
-from PIL import Image, ImageCms, ImageOps
+from PIL import Image, ImageCms, ImageFile, ImageOps
 
 from core.i18n import gettext as _
 from core.problems import AppError, Invalid
@@ -117,7 +118,8 @@ def process_photo(data: bytes, max_bytes: int = MAX_PHOTO_BYTES,
                 raise UnsupportedPhoto(_("Animated images are not accepted; please send a still photo."))
             if im.width * im.height > limit:
                 raise _too_many_pixels(limit)
-            im.load()
+            with _strict_decoding():
+                im.load()
             clean = _clean(im)
     except Image.DecompressionBombError as exc:
         raise _too_many_pixels(limit) from exc
@@ -129,6 +131,27 @@ def process_photo(data: bytes, max_bytes: int = MAX_PHOTO_BYTES,
         data=encoded, format=kind.lower(), content_type=content_type, extension=extension,
         width=clean.width, height=clean.height, sha256=hashlib.sha256(encoded).hexdigest(),
         thumbnail=_thumbnail(clean))
+
+
+_DECODING = threading.Lock()
+
+
+@contextmanager
+def _strict_decoding():
+    """Decode with truncated files refused, whatever the process-wide Pillow switch says.
+
+    WeasyPrint sets `ImageFile.LOAD_TRUNCATED_IMAGES = True` for the whole process when it is
+    imported (PDF rendering in workers, and in the demo's web process), which would let a cut-off
+    upload through as a half-grey picture. Photo decoding holds this lock and the switch off;
+    an image WeasyPrint decodes at that very moment is refused only if it is itself truncated.
+    """
+    with _DECODING:
+        previous = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            yield
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = previous
 
 
 def _too_many_pixels(limit: int) -> InvalidPhoto:

@@ -197,6 +197,20 @@ def test_truncated_or_corrupt_files_are_refused_as_invalid(data: bytes) -> None:
     assert caught.value.status == 422
 
 
+def test_truncated_files_are_refused_even_after_weasyprint_relaxed_pillow() -> None:
+    """WeasyPrint turns on Pillow's LOAD_TRUNCATED_IMAGES for the whole process when imported
+    (workers, the demo's web process); uploads must still be checked strictly."""
+    import weasyprint  # noqa: F401 - imported for its side effect on Pillow
+    from PIL import ImageFile
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True
+    with pytest.raises(InvalidPhoto):
+        process_photo(encode(noise(64, 64), "JPEG")[:1500])
+    with pytest.raises(InvalidPhoto):
+        process_photo(encode(noise(64, 64), "PNG")[:4000])
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # WeasyPrint's own images are left as it wants
+
+
 def test_a_decompression_bomb_is_refused_from_its_header() -> None:
     bomb = png_declaring(20_000, 20_000)  # 400 megapixels in 67 bytes
     assert len(bomb) < 100
