@@ -58,6 +58,8 @@ _TABLE = {
     # A draft submission: members of the evaluator organisation only; the bureau reads
     # submitted ones; the evaluated company never sees a draft (evaluations.submission_service).
     ("eval_submissions", "read"): "------YYY-----",
+    # Survey summary (aggregates only): every organisation of the estate and its owners.
+    ("eval_survey", "read"): "YYYYYYYYYYYYY-",
     ("eval_results", "read"): "YYYYYYYYYYYY--",
     ("eval_objections", "read"): "YYYYYYYYYYYY--",
     # Registered documents: the owning organisation and the organisations it concerns, the
@@ -84,6 +86,10 @@ _TABLE = {
     ("cases", "write"): "YYYYYYYYYYYYY-",
     ("case_events", "write"): "YYYYYYYYYYYY--",
     ("attachments", "write"): "YYYYYYYYYYYYY-",
+    # Accepting a submitted case (cases.lifecycle "accept": dispatcher or coordinator): the
+    # responsible company's admin/manager (DISPATCH_ROLES) and the residents' committee
+    # covering the estate (any role); the street office acts on escalations only.
+    ("case_dispatch", "write"): "----YY---YY---",
     # Contracts: bureau admins, the street office's admins, the owners' committee chair/admins
     # (README, contracts); the active contract itself refuses edits ("rule").
     ("contracts", "write"): "r-r---rr------",
@@ -97,6 +103,14 @@ _TABLE = {
     ("eval_campaigns", "write"): "Y-------------",
     # Submissions: the evaluator organisation's members (owners' committee: any member).
     ("eval_submissions", "write"): "------YYY-----",
+    # Starting an evaluation (evaluations.submission_service): the owners' committee (any
+    # member), the residents' committee's admins/directors/staff (not a grid worker), the street
+    # office and the bureau; never the evaluated company (DESIGN §3). A resident naming the
+    # owners' committee gets the `referenced` 422 (an organisation they cannot act for).
+    ("eval_submission_start", "write"): "YYYYY-YYY---r-",
+    # The satisfaction survey: owners of the estate only, one answer per household (the
+    # world's owner has answered: rule).
+    ("eval_survey", "write"): "------------r-",
     # Computing results: bureau administrators, once the campaign is closed (it is open: rule).
     ("eval_results", "write"): "r-------------",
     # Objections: the evaluated company's admins and managers (one is open already: rule).
@@ -122,4 +136,6 @@ assert all(len(row) == len(PERSONAS) for row in _TABLE.values())
 # property company's manager here, its admin not).
 UNMASKED = {*((p, "person_contact", "read") for p in PERSONAS
               if EXPECTED[(p, "person_contact", "read")] == "ok"),
-            ("resident", "cases", "read"), ("property_company:manager", "cases", "read")}
+            ("resident", "cases", "read"), ("property_company:manager", "cases", "read"),
+            # ... and the case a contact role gets back from its own action on it.
+            ("property_company:manager", "case_dispatch", "write")}

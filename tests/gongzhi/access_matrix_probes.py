@@ -151,6 +151,23 @@ async def w_notices(c, h, ids, admin):
     return await c.post(f"{API}/meetings/{ids['meeting']}/notice", headers=h, json={})
 
 
+async def w_case_accept(c, h, ids, admin):
+    # Each persona on its own submitted case (the victim owner's): accepting is the dispatch
+    # step of the 12345 loop.
+    return await c.post(f"{API}/cases/{ids['photo_cases'][ids['persona']]}/actions/accept",
+                        headers=h, json={})
+
+
+async def w_submission_start(c, h, ids, admin):
+    return await c.post(f"{API}/evaluation-assessments/{ids['assessment']}/submissions", headers=h,
+                        json={"organization_id": ids["org_of"][ids["persona"]]})
+
+
+async def w_survey(c, h, ids, admin):
+    return await c.post(f"{API}/evaluation-assessments/{ids['assessment']}/survey", headers=h,
+                        json={"unit_id": ids["unit"], "overall": 4})
+
+
 PROBES: dict[str, tuple[Any, Any]] = {  # kind -> (read, write)
     "places": (reader(API + "/estates/{estate}"), w_places),
     "people": (reader(API + "/persons/{person}"), w_people),
@@ -160,6 +177,7 @@ PROBES: dict[str, tuple[Any, Any]] = {  # kind -> (read, write)
     "cases": (reader(API + "/cases/{case}"), w_case_comment),
     "case_events": (reader(API + "/cases/{case}/events"), w_case_internal),
     "attachments": (reader(API + "/attachments/{attachment}"), w_attachments),
+    "case_dispatch": (None, w_case_accept),
     "contracts": (reader(API + "/contracts/{contract}"), w_contracts),
     "contract_documents": (reader(API + "/contracts/{contract}/documents/{contract_document}"),
                            w_contract_documents),
@@ -168,6 +186,8 @@ PROBES: dict[str, tuple[Any, Any]] = {  # kind -> (read, write)
     "open311_keys": (reader(API + "/organizations/{pc}/open311-keys"), w_open311),
     "eval_campaigns": (reader(API + "/evaluation-campaigns/{campaign}"), w_campaigns),
     "eval_submissions": (reader(API + "/evaluation-submissions/{submission}"), w_submissions),
+    "eval_submission_start": (None, w_submission_start),
+    "eval_survey": (reader(API + "/evaluation-assessments/{assessment}/survey-summary"), w_survey),
     "eval_results": (reader(API + "/evaluation-campaigns/{result_campaign}/results"), w_results),
     "eval_objections": (reader(API + "/evaluation-objections/{objection}"), w_objections),
     "documents": (reader(API + "/documents/{document}"), w_documents),
