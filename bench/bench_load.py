@@ -21,8 +21,11 @@ journeys have made on average so far.
 
 Ramp: steps of `--step-seconds` at an offered rate growing by `--step-factor`, until a step's
 p95 reaches 300 ms, an error appears, or the achieved rate falls below 60 % of the offered one
-(the server stalling).
-The last good step's rate is then held for `--duration` seconds (`--quick`: 10 s steps, 60 s).
+(the server stalling); a step that only just misses the latency goal (p95 under 600 ms, no
+errors) is run once more at the same rate (the machine is shared: a neighbour's burst should
+not end the ramp). The best step's rate times `--hold-fraction` (default 0.9: steps are short,
+the hold is long) is then held for `--duration` seconds. `--quick`: 4 s warm-up, at most 6
+steps of 10 s, 60 s hold.
 
 Report (printed; JSON with --json): requests, sustained req/s, p50/p95/p99 overall and per step,
 errors by status or exception with a sample body, RSS of the web processes and the queue worker
@@ -352,7 +355,7 @@ async def measure(args: argparse.Namespace, client: httpx.AsyncClient, world: sc
         best: float | None = args.rps
         if args.rps is None:
             phase["name"] = "ramp"
-            rate, step = args.start_rps, 0
+            rate, step, retried = args.start_rps, 0, False
             while step < args.max_steps:
                 step += 1
                 stats = Stats()
@@ -367,18 +370,29 @@ async def measure(args: argparse.Namespace, client: httpx.AsyncClient, world: sc
                     f"{s['p50_ms']} p95 {s['p95_ms']} p99 {s['p99_ms']} ms, errors {s['errors']}"
                     f" ({why}; load {os.getloadavg()[0]:.1f})")
                 if ok:
-                    best = rate
+                    best, retried = rate, False
                     rate *= args.step_factor
                 elif best is None and rate > 1.0:  # even the first rate is too much: step down
                     await driver.drain()
                     rate /= args.step_factor
+                elif not retried and not (s["errors"] or s["dropped_journeys"]) and \
+                        s["p95_ms"] < 2 * P95_GOAL_MS:
+                    # The machine is shared: a neighbour's burst should not end the ramp. A
+                    # step that only just misses the latency goal is run once more.
+                    retried = True
+                    await driver.drain()
                 else:
                     break
             await driver.drain()
         if best is None:
             best = 1.0
             log("no ramp step met the goal; holding 1 req/s")
+        else:
+            best *= args.hold_fraction if args.rps is None else 1.0
+        report["best_step_rps"] = max((x["offered_rps"] for x in report["ramp"] if x["passed"]),
+                                      default=args.rps)
         report["hold_offered_rps"] = round(best, 2)
+        await asyncio.sleep(5)  # let the server settle after the ramp's last (failed) step
         phase["name"] = "hold"
         mem.append(memory_sample(web, worker, "hold start", t0))
         log(f"hold: {best:.1f} req/s for {args.duration:.0f} s")
@@ -451,10 +465,10 @@ def print_report(r: dict) -> None:
     if not h:
         print("no hold phase")
         return
-    print(f"hold at {r['hold_offered_rps']} req/s offered for {h['seconds']} s: {h['requests']} "
-          f"requests, sustained {h['rate_rps']} req/s; p50 {h['p50_ms']} ms, p95 {h['p95_ms']} ms,"
-          f" p99 {h['p99_ms']} ms, max {h['max_ms']} ms; errors {h['errors']}; dropped journeys "
-          f"{h['dropped_journeys']}")
+    print(f"best ramp step {r.get('best_step_rps')} req/s; hold at {r['hold_offered_rps']} req/s "
+          f"offered for {h['seconds']} s: {h['requests']} requests, sustained {h['rate_rps']} "
+          f"req/s; p50 {h['p50_ms']} ms, p95 {h['p95_ms']} ms, p99 {h['p99_ms']} ms, max "
+          f"{h['max_ms']} ms; errors {h['errors']}; dropped journeys {h['dropped_journeys']}")
     mix = r["request_mix"]
     total = sum(mix.values()) or 1
     print("request mix (hold): " + ", ".join(f"{g} {100 * n / total:.0f} %"
@@ -494,6 +508,7 @@ async def main(args: argparse.Namespace) -> dict:
                         "web_workers": args.web_workers, "weights": args.weights,
                         "duration_s": args.duration, "step_seconds": args.step_seconds,
                         "step_factor": args.step_factor, "start_rps": args.start_rps,
+                        "hold_fraction": args.hold_fraction,
                         "residents": args.residents, "seed_cases": args.seed_cases,
                         "p95_goal_ms": P95_GOAL_MS},
                     "loadavg_before": list(os.getloadavg()), "ramp": [],
@@ -519,7 +534,10 @@ async def main(args: argparse.Namespace) -> dict:
         procs.append(web)
         worker = Proc("worker", ["worker"], env)
         procs.append(worker)
-        limits = httpx.Limits(max_connections=args.max_inflight, max_keepalive_connections=256)
+        # Idle connections expire before uvicorn's 5 s keep-alive timeout closes them: reusing
+        # one the server is closing would be a client-made ReadError.
+        limits = httpx.Limits(max_connections=args.max_inflight, max_keepalive_connections=256,
+                              keepalive_expiry=3.0)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30,
                                      limits=limits) as client:
             await wait_up(client, web)
@@ -575,6 +593,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-steps", type=int, default=10)
     p.add_argument("--rps", type=float, default=None, help="skip the ramp; hold this rate")
     p.add_argument("--warmup", type=float, default=8.0)
+    p.add_argument("--hold-fraction", type=float, default=0.9,
+                   help="hold this fraction of the best ramp step's rate (default 0.9: steps are "
+                        "short, the hold is long)")
     p.add_argument("--residents", type=int, default=30, help="extra resident logins")
     p.add_argument("--seed-cases", type=int, default=200)
     p.add_argument("--max-inflight", type=int, default=200, help="journeys in flight at most")

@@ -143,6 +143,7 @@ async def resident(ctx: Ctx) -> None:
         return
     case_id = r.json()["id"]
     if rng.random() < 0.03:  # a flaky network: the app sends the same report again
+        await asyncio.sleep(0.5)  # the app's retry back-off
         again = await ctx.call("resident: POST /cases (retry, same key)", "POST", "/api/v1/cases",
                                ok=(201,), json=body, headers=headers)
         if again is not None and again.json()["id"] != case_id:
