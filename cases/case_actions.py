@@ -16,9 +16,9 @@ from cases.calendar import WorkingCalendar
 from cases.case_service import (
     actor_seats,
     case_out,
+    contact_view,
     invalid_reference,
     not_found,
-    reads_contact,
     scope_for,
     state_of,
     visible_case,
@@ -198,5 +198,5 @@ async def act(p: Principal, case_id: int, action: str, data: ActionIn,
                                 case_id)
     await emit(updated, event, also_orgs=(case["responsible_org"],),
                also_users=(case["assignee_user"],))
-    return case_out(p, updated, unmasked=reads_contact(p, updated)), etag(updated)
+    return case_out(p, updated, unmasked=await contact_view(p, updated)), etag(updated)
 

@@ -78,9 +78,11 @@ def actor_seats(p: Principal, case: dict) -> dict[str, int | None]:
 def reads_contact(p: Principal, case: dict) -> bool:
     if p.user_id in (case["reporter_user"], case["assignee_user"]):
         return True
-    if case["channel"] != "app" and case["created_by"] == p.user_id and not case.get(
-            "reporter_person"):
-        return True  # the staff member who took the call (and typed the contact themselves)
+    took_the_call = case["channel"] not in ("app", "open311") and case["created_by"] == p.user_id
+    if took_the_call and not case.get("reporter_person"):
+        # The staff member who took the call (and typed the contact themselves). Not for
+        # Open311: there `created_by` is whoever created the API key, not a person at intake.
+        return True
     seat = p.seat_in(case["responsible_org"])
     return seat is not None and seat.role in CONTACT_ROLES
 
@@ -209,11 +211,17 @@ async def visible_case(p: Principal, case_id: int, *, lock: bool = False) -> dic
 
 async def get_case(p: Principal, case_id: int) -> CaseOut:
     case = await visible_case(p, case_id)
+    return case_out(p, case, unmasked=await contact_view(p, case))
+
+
+async def contact_view(p: Principal, case: dict) -> bool:
+    """Whether `p` sees the reporter's full contact in this answer; a view by anyone but the
+    reporter is audited (`case.contact_viewed`), whichever endpoint answers with it."""
     unmasked = reads_contact(p, case)
     if unmasked and p.user_id != case["reporter_user"]:
         await audit.record(p.tenant_id, "case.contact_viewed", subject_type="case",
-                           subject_id=case_id, actor_user_id=p.user_id)
-    return case_out(p, case, unmasked=unmasked)
+                           subject_id=case["id"], actor_user_id=p.user_id)
+    return unmasked
 
 
 async def case_events(p: Principal, case_id: int) -> list[CaseEventOut]:

@@ -239,12 +239,6 @@ async def test_the_assigned_handler_sees_the_contact_and_every_staff_view_is_log
 
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "audit bug: POST /api/v1/cases/{id}/actions/{action} answers the case with the reporter's "
-    "full name and phone to a contact role of the responsible organisation "
-    "(cases.case_actions: case_out(..., unmasked=reads_contact(...))) but, unlike GET "
-    "/api/v1/cases/{id} (cases.case_service.get_case), records no `case.contact_viewed` audit "
-    "entry, so that view of unmasked contact data is not logged (DESIGN §4)"))
 async def test_an_unmasked_case_returned_by_an_action_is_logged_as_a_contact_view(client, mx):
     h, a1 = mx["headers"], mx["world"].a1
     r = await client.post("/api/v1/cases", headers=h["resident"], json={
@@ -262,7 +256,8 @@ async def test_an_unmasked_case_returned_by_an_action_is_logged_as_a_contact_vie
 
 async def test_web_pages_keep_the_victim_masked(app, mx):
     """The case pages (queue, detail) as each persona's web session: the full contact only
-    where the API shows it (the reporter; the responsible company's manager)."""
+    where the API shows it (the reporter; the responsible company's manager); the reporter's
+    page shows no internal note."""
     import re
 
     import httpx
@@ -281,6 +276,8 @@ async def test_web_pages_keep_the_victim_masked(app, mx):
                 page = await c.get(url)
                 assert page.status_code < 500, (persona, url)
                 found = _leaks(page.text, mx["victim_name"])
+                if persona == "resident" and INTERNAL_NOTE in page.text:
+                    found.append("internal note shown to the reporter")
                 if found and not (url == f"/cases/{a1.case}" and persona in (
                         "resident", "property_company:manager")) and not (
                         persona == "resident" and url == "/cases/mine"):
@@ -349,13 +346,6 @@ async def test_public_notice_and_its_pdf_mask_the_estates_owners(notice, mx):
         assert "13877778888" not in text  # any phone number
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "masking bug: meetings.notice_service._known_people masks only the names of the meeting's "
-    "attendees, action-item owners and the meeting estate's registered owners; a person of the "
-    "tenant's register who owns a unit elsewhere (here an owner in another estate of the same "
-    "street) and is named in the minutes keeps their full name in the posted public notice "
-    "(GET /api/v1/meeting-notices/{id}) and its PDF; only phone-like numbers are caught by the "
-    "PHONE pattern"))
 async def test_public_notice_masks_a_registered_person_of_another_estate(notice):
     for text in notice:
         assert "邻居业主" not in text
@@ -371,13 +361,6 @@ async def test_log_lines_carry_no_contact_data(mx):
     assert leaks == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "masking bug: cases.open311 files a request with created_by = the API key's creator and "
-    "channel 'open311', and cases.case_service.reads_contact unmasks the reporter for "
-    "`channel != 'app' and created_by == caller and no reporter_person` (meant for the staff "
-    "member who took a phone call); so whoever created the key (a bureau administrator here, "
-    "or the company admin who is not a case contact role) sees the full name and phone of "
-    "every Open311 reporter on GET /api/v1/cases/{id}"))
 async def test_open311_reporters_stay_masked_for_whoever_created_the_key(client, mx):
     """An Open311 request carries the caller's name and phone. The key's creator did not take
     the call, so the 'typed it themselves' exception (cases.case_service.reads_contact) must not
