@@ -17,8 +17,11 @@ from cases.lifecycle, as for people.
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
+
+import msgspec
 
 from cases import case_repository as repo
 from cases import lifecycle, policy, routing
@@ -30,6 +33,8 @@ from core import outbox
 from core.db import db, fetch
 from core.i18n import gettext as _
 from tenancy import service as places
+
+log = logging.getLogger("gongzhi.cases.supervision")
 
 BATCH = 200
 AUTO_CLOSE_DAYS = 7  # the default (cases.policy): a resolved case left unrated closes after this
@@ -59,12 +64,24 @@ def _overdue(case: dict, at: datetime) -> list[tuple[str, datetime]]:
     return out
 
 
+def _targets(case: dict) -> SlaTargets:
+    """The case's stored SLA targets; a row whose targets do not parse (hand-edited, imported)
+    is supervised on the defaults and logged, so that one bad row never stops the sweep for
+    every other case of every tenant."""
+    try:
+        return SlaTargets.from_dict(case["sla_targets"])
+    except (msgspec.ValidationError, TypeError) as exc:
+        log.warning("case %s has unreadable SLA targets (%s); supervising it on the defaults",
+                    case["id"], exc)
+        return SlaTargets.defaults()
+
+
 async def _supervise_case(case: dict, at: datetime) -> dict[str, int]:
     done = {"supervised": 0, "escalated": 0}
     overdue = _overdue(case, at)
     if not overdue:
         return done
-    targets = SlaTargets.from_dict(case["sla_targets"]).for_priority(case["priority"])
+    targets = _targets(case).for_priority(case["priority"])
     calendar = await calendar_for(case["tenant"])
     committees = await routing.audience(case["tenant"], case["estate"], case["category"])
     for which, due in overdue:

@@ -149,3 +149,14 @@ async def test_resolved_cases_nobody_rated_close_after_the_allowed_days(client, 
     assert len(await _outbox(old["id"], "case.close")) == 1
     assert await supervision.close_unrated_cases() == 0  # idempotent
     assert len(await _events(old["id"], "close")) == 1
+
+
+async def test_a_case_with_unreadable_sla_targets_does_not_stop_the_sweep(client, world):
+    broken = await report(client, world)
+    sound = await report(client, world)
+    await _set(broken["id"], ack_due_at=now() - timedelta(days=10), sla_targets="{}")
+    await _set(sound["id"], ack_due_at=now() - timedelta(days=10))
+    done = await supervision.sweep_tenant(world.tenant_a)
+    assert done["supervised"] >= 2
+    assert len(await _events(broken["id"], "supervise")) == 1  # supervised on the defaults
+    assert len(await _events(sound["id"], "supervise")) == 1
