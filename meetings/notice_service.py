@@ -77,7 +77,24 @@ async def _known_people(meeting: dict, content: dict) -> tuple[list[str], list[s
         names.append(person["name"])
         if person["phone"]:
             phones.append(person["phone"])
-    return names, phones
+    # Anyone else of the tenant's register or users named in the text (an owner of another
+    # estate, a staff member mentioned in the discussion).
+    for person in await repo.people_named_in(tenant, _all_text([meeting["title"], content])):
+        names.append(person["name"])
+        if person["phone"]:
+            phones.append(person["phone"])
+    # Longest first, so that a full name is masked before a shorter name inside it.
+    return sorted(set(filter(None, names)), key=len, reverse=True), phones
+
+
+def _all_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return "\n".join(_all_text(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return "\n".join(_all_text(v) for v in value)
+    return ""
 
 
 async def post_notice(p: Principal, meeting_id: int) -> NoticeOut:

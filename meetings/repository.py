@@ -204,6 +204,18 @@ async def person_names(tenant: int, person_ids: list[int]) -> dict[int, dict]:
     return {r["id"]: r for r in rows}
 
 
+async def people_named_in(tenant: int, text: str) -> list[dict]:
+    """Every person of the tenant's register, and every user's display name, that occurs in
+    `text` (names of two characters or more): for masking a public notice. One scan of the
+    tenant's register, done once when a notice is posted."""
+    return await fetch(
+        "SELECT name, phone FROM person WHERE tenant = $1 AND char_length(name) >= 2"
+        " AND strpos($2, name) > 0"
+        " UNION SELECT u.display_name AS name, u.phone FROM app_user u"
+        " WHERE u.tenant = $1 AND char_length(u.display_name) >= 2"
+        " AND strpos($2, u.display_name) > 0", tenant, text)
+
+
 async def estate_name(tenant: int, estate_id: int) -> str:
     row = await _one("SELECT name FROM estate WHERE tenant = $1 AND id = $2", tenant, estate_id)
     return row["name"] if row else ""
