@@ -48,6 +48,8 @@ SIGNING_LABELS = {"draft": N_("Not open for signing"), "awaiting_signatures": N_
                   "superseded": N_("Superseded")}
 MINUTES_LABELS = {"draft": N_("Minutes draft"), "review": N_("Minutes in review"),
                   "final": N_("Final minutes")}
+AMENDMENT_LABELS = {"proposed": N_("Awaiting decision"), "accepted": N_("Adopted"),
+                    "rejected": N_("Not adopted"), "applied": N_("Applied directly")}
 
 
 def _user(request: Request) -> Principal | None:
@@ -65,7 +67,8 @@ def local(moment: datetime | None) -> str:
 def _labels() -> dict[str, Any]:
     return {"kind_labels": KIND_LABELS, "status_labels": STATUS_LABELS,
             "choice_labels": CHOICE_LABELS, "check_labels": CHECK_LABELS,
-            "minutes_labels": MINUTES_LABELS, "signing_labels": SIGNING_LABELS, "local": local}
+            "minutes_labels": MINUTES_LABELS, "signing_labels": SIGNING_LABELS,
+            "amendment_labels": AMENDMENT_LABELS, "local": local}
 
 
 def reraise(exc: AppError) -> bool:
