@@ -78,7 +78,7 @@ async def test_no_operation_answers_5xx_or_breaks_its_declared_schema(demo_app, 
                  "--exclude-path-regex", EXCLUDED,
                  "--phases", "examples,coverage,fuzzing", "--max-examples", "10",
                  "--max-time", str(FUZZ_SECONDS), "--workers", "1", "--seed", "2026",
-                 "--request-timeout", "30", "--no-color"],
+                 "--request-timeout", "120", "--no-color"],
                 capture_output=True, text=True, timeout=FUZZ_SECONDS + 300, cwd=tmp_path)
             summary = done.stdout[done.stdout.rfind("SUMMARY"):]
             assert done.returncode == 0, f"{persona}:\n{done.stdout[-20000:]}\n{done.stderr[-3000:]}"
