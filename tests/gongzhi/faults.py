@@ -7,6 +7,7 @@ the rest of the suite uses, and runs the app or a worker as a `gongzhi` subproce
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.server
 import json
 import os
@@ -24,6 +25,34 @@ from typing import Any, Awaitable, Callable
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+async def admin_sql(sql: str) -> None:
+    """One statement on the server's maintenance connection (CREATE/DROP DATABASE)."""
+    import asyncpg
+
+    from tests.conftest import ADMIN_URL
+
+    conn = await asyncpg.connect(ADMIN_URL)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@contextlib.asynccontextmanager
+async def fresh_database(prefix: str):
+    """The URL of a new, empty database on the test server, dropped afterwards."""
+    import secrets
+
+    from tests.conftest import ADMIN_URL, _with_database
+
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    await admin_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield _with_database(ADMIN_URL, name)
+    finally:
+        await admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def free_port() -> int:

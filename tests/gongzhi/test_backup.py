@@ -4,7 +4,6 @@ entry, and the audit chains still verify; damaged archives and non-empty targets
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import sys
 import tarfile
@@ -15,7 +14,7 @@ import pytest
 
 from core.db import fetch
 from core.storage import storage
-from tests.conftest import ADMIN_URL, _with_database
+from tests.gongzhi import faults
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,22 +24,10 @@ def gongzhi(*args: str, **env: str) -> subprocess.CompletedProcess:
                           env={**os.environ, **env}, capture_output=True, text=True, timeout=300)
 
 
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(ADMIN_URL)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 @pytest.fixture
 async def fresh_database():
-    name = f"gongzhi_restore_{secrets.token_hex(4)}"
-    await _admin(f'CREATE DATABASE "{name}"')
-    try:
-        yield _with_database(ADMIN_URL, name)
-    finally:
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with faults.fresh_database("gongzhi_restore") as url:
+        yield url
 
 
 async def _rows(url: str, sql: str, *args):

@@ -19,12 +19,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import ADMIN_URL, _with_database
-from tests.gongzhi.faults import AppServer, Process, gongzhi_env
+from tests.gongzhi.faults import AppServer, Process, fresh_database, gongzhi_env
 
 FUZZ_SECONDS = int(os.environ.get("FUZZ_SECONDS", "45"))
 PERSONAS = ("bureau", "pm", "oc.chair", "resident")
@@ -33,32 +31,22 @@ EXCLUDED = r"/auth/|/logout|password|/events/stream"
 ST = str(Path(sys.executable).with_name("st"))
 
 
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(ADMIN_URL)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 @pytest.fixture
 async def demo_app():
-    name = f"gongzhi_fuzz_{secrets.token_hex(4)}"
-    await _admin(f'CREATE DATABASE "{name}"')
-    env = gongzhi_env(DATABASE_URL=_with_database(ADMIN_URL, name),
-                      REDIS_NAMESPACE=f"fuzz-{secrets.token_hex(3)}", WORKER_IN_PROCESS="false")
-    app = None
-    try:
-        seed = Process("demo", "--no-serve", env=env)
-        assert seed.proc.wait(300) == 0, seed.output()
-        seed.stop()
-        app = AppServer(env)
-        await app.ready(120)
-        yield app
-    finally:
-        if app is not None:
-            app.stop()
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with fresh_database("gongzhi_fuzz") as url:
+        env = gongzhi_env(DATABASE_URL=url, REDIS_NAMESPACE=f"fuzz-{secrets.token_hex(3)}",
+                          WORKER_IN_PROCESS="false")
+        app = None
+        try:
+            seed = Process("demo", "--no-serve", env=env)
+            assert seed.proc.wait(300) == 0, seed.output()
+            seed.stop()
+            app = AppServer(env)
+            await app.ready(120)
+            yield app
+        finally:
+            if app is not None:
+                app.stop()
 
 
 async def test_no_operation_answers_5xx_or_breaks_its_declared_schema(demo_app, tmp_path):
