@@ -75,7 +75,10 @@ class ResultsController(Controller):
         return await results_service.company_results(request.user, campaign_id)
 
     @get("/results/export", summary="The campaign's results as CSV, XLSX or JSON in the stable "
-                                    "layout of docs/evaluation_export.md (housing bureau)")
+                                    "layout of docs/evaluation_export.md (housing bureau)",
+         media_type="application/octet-stream",
+         response_description="A file download; its Content-Type is text/csv, the XLSX type or "
+                              "application/json according to `format`")
     async def export(self, request: Req, campaign_id: int, tx: object,
                      format: Literal["csv", "xlsx", "json"] = "csv") -> Response[bytes]:
         campaign, rows, companies = await export.gather(request.user, campaign_id)
