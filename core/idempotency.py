@@ -92,21 +92,31 @@ class IdempotencyMiddleware:
                                        for k, v in message.get("headers", [])]
             elif message["type"] == "http.response.body":
                 captured["body"] += message.get("body", b"")
+                if not message.get("more_body", False) and captured["status"] < 500:
+                    # Record the answer before the client can see it, so that a retry sent the
+                    # moment it arrives is replayed rather than told "still being processed".
+                    await _store(caller, key_hash, captured)
+                    captured["stored"] = True
             await send(message)
 
         try:
             await self.app(scope, replay_body, capture)
         finally:
             if captured["status"] < 500:
-                await fetch("UPDATE idempotency_record SET state = 'done', status = $3,"
-                            " headers = $4::jsonb, body = $5,"
-                            " expires_at = now() + make_interval(secs => $6)"
-                            " WHERE caller = $1 AND key_hash = $2", caller, key_hash,
-                            captured["status"], json.dumps(captured["headers"]), captured["body"],
-                            TTL_SECONDS)
+                if not captured.get("stored"):
+                    await _store(caller, key_hash, captured)
             else:
                 await fetch("DELETE FROM idempotency_record WHERE caller = $1 AND key_hash = $2",
                             caller, key_hash)
+
+
+async def _store(caller: str, key_hash: str, captured: dict) -> None:
+    await fetch("UPDATE idempotency_record SET state = 'done', status = $3,"
+                " headers = $4::jsonb, body = $5,"
+                " expires_at = now() + make_interval(secs => $6)"
+                " WHERE caller = $1 AND key_hash = $2", caller, key_hash,
+                captured["status"], json.dumps(captured["headers"]), captured["body"],
+                TTL_SECONDS)
 
 
 async def _claim(caller: str, key_hash: str, fingerprint: str) -> bool:
