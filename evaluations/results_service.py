@@ -183,7 +183,7 @@ async def compute(p: Principal, campaign_id: int) -> ComputeOut:
         from core.queue import queue
         await queue().enqueue("compute_campaign_results", tenant_id=p.tenant_id,
                               campaign_id=campaign_id, user_id=p.user_id, timeout=1800,
-                              key=f"evaluations:compute:{campaign_id}")
+                              retries=3, key=f"evaluations:compute:{campaign_id}")
         await audit.record(p.tenant_id, "evaluation.results_queued",
                            subject_type="evaluation_campaign", subject_id=campaign_id,
                            actor_user_id=p.user_id, data={"assessments": n})
