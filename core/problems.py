@@ -178,6 +178,9 @@ def handle_exception(request: Request, exc: Exception) -> Response:
     out_of_range = _out_of_range(request, exc)
     if out_of_range is not None:
         return out_of_range
+    if _unstorable_text(exc):
+        return problem(request, 400, _("The request contains text that cannot be stored (for "
+                                       "example a NUL character) or is too long.", lang))
     if unavailable(exc):
         log.warning("dependency unavailable: %s: %s", type(exc).__name__, exc)
         return problem(request, 503, _("A service we depend on is briefly unavailable; nothing was "
@@ -236,6 +239,21 @@ def _out_of_range(request: Request, exc: BaseException) -> Response | None:
     if match:
         return problem(request, 400, _("A number in the request is out of range.", lang))
     return None
+
+
+def _unstorable_text(exc: BaseException | None) -> bool:
+    """Text PostgreSQL refuses as a value: a NUL byte or a character outside UTF-8 (22021,
+    22P05), or longer than its column (22001). Caused by the input; nothing was changed."""
+    import asyncpg
+
+    kinds = (asyncpg.exceptions.CharacterNotInRepertoireError,
+             asyncpg.exceptions.UntranslatableCharacterError,
+             asyncpg.exceptions.StringDataRightTruncationError)
+    while exc is not None:
+        if isinstance(exc, kinds):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 _CONNECTING = ("asyncpg/connect_utils.py", "redis/asyncio/connection.py")

@@ -141,3 +141,14 @@ async def test_unexpected_errors_are_a_500_problem_without_internals(client, wor
     body = _assert_problem(r, 500)
     assert "secret internal detail" not in r.text
     assert body["detail"] == "Something went wrong on our side; it has been logged."
+
+
+async def test_text_postgresql_cannot_store_is_a_400_problem_not_a_500(client, world):
+    from tests.factories import login
+
+    h = await login(client, world.a1.users["bureau:admin"])
+    r = await client.get("/api/v1/cases", params={"q": "漏水\x00"}, headers=h)
+    assert r.status_code in (200, 400), r.text
+    r = await client.post("/api/v1/streets", json={"name": "街道\x00", "code": "NUL1"}, headers=h)
+    assert r.status_code in (400, 422), r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
