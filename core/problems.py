@@ -197,9 +197,7 @@ def unavailable(exc: BaseException) -> bool:
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
+    for exc in _chain(exc):
         if isinstance(exc, (ConnectionError, asyncpg.PostgresConnectionError,
                             asyncpg.exceptions.OperatorInterventionError,
                             asyncpg.exceptions.ConnectionDoesNotExistError,
@@ -213,8 +211,16 @@ def unavailable(exc: BaseException) -> bool:
             return True
         if isinstance(exc, asyncpg.exceptions.InternalClientError) and "another operation" in str(exc):
             return True  # a connection broken mid-operation (core.db drops it); nothing ran
-        exc = exc.__cause__ or exc.__context__
     return False
+
+
+def _chain(exc: BaseException | None):
+    """`exc` and the exceptions it was raised from or during, each once."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
 
 
 _OUT_OF_RANGE = re.compile(r"invalid input for query argument \$\d+: (-?\d+) \(value out of")
@@ -225,8 +231,8 @@ def _out_of_range(request: Request, exc: BaseException) -> Response | None:
     nothing (404), any other such number is invalid input (400). Nothing was changed."""
     import asyncpg
 
-    while exc is not None and not isinstance(exc, (asyncpg.exceptions.DataError, OverflowError)):
-        exc = exc.__cause__ or exc.__context__
+    exc = next((e for e in _chain(exc)
+                if isinstance(e, (asyncpg.exceptions.DataError, OverflowError))), None)
     if exc is None:
         return None
     lang = request_language(request)
@@ -249,11 +255,7 @@ def _unstorable_text(exc: BaseException | None) -> bool:
     kinds = (asyncpg.exceptions.CharacterNotInRepertoireError,
              asyncpg.exceptions.UntranslatableCharacterError,
              asyncpg.exceptions.StringDataRightTruncationError)
-    while exc is not None:
-        if isinstance(exc, kinds):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
+    return any(isinstance(e, kinds) for e in _chain(exc))
 
 
 _CONNECTING = ("asyncpg/connect_utils.py", "redis/asyncio/connection.py")

@@ -3,8 +3,6 @@ gongzhi/worker.py collects them."""
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
 
 from redis.asyncio import Redis
 from saq import Queue
@@ -12,9 +10,9 @@ from saq.job import Job
 from saq.queue.redis import RedisQueue
 
 from core.redis import UNAVAILABLE
+from core.redis import outage as redis_outage
 from core.settings import get_settings
 
-log = logging.getLogger("gongzhi.queue")
 _queue: Queue | None = None
 OUTAGE_PAUSE_SECONDS = 1.0
 
@@ -44,18 +42,10 @@ class ResilientRedisQueue(RedisQueue):
             return []
 
 
-_warned_at = 0.0
-
-
 def outage(exc: BaseException) -> None:
-    """Note a Redis outage seen by the queue or a worker: one warning a minute, no traceback
-    (the worker's upkeep runs every second; a traceback each time would bury the log and, in
-    the web process, cost more CPU than the requests it serves)."""
-    global _warned_at
-    if time.monotonic() - _warned_at > 60:
-        _warned_at = time.monotonic()
-        log.warning("queue: Redis unreachable (%s: %s); jobs wait until it is back",
-                    type(exc).__name__, exc)
+    """A Redis outage seen by the queue or a worker's upkeep (core.redis.outage: one warning a
+    minute, no traceback)."""
+    redis_outage(exc, "jobs wait until it is back")
 
 
 def queue() -> Queue:

@@ -42,6 +42,18 @@ log = logging.getLogger("gongzhi.redis")
 UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
+_warned_at = 0.0
+
+
+def outage(exc: BaseException, consequence: str) -> None:
+    """Note that Redis is unreachable: one warning a minute for the whole process, no traceback
+    (the queue's upkeep and every rate-limited request would otherwise log one each time)."""
+    global _warned_at
+    if time.monotonic() - _warned_at > 60:
+        _warned_at = time.monotonic()
+        log.warning("Redis unreachable (%s: %s); %s", type(exc).__name__, exc, consequence)
+
+
 class FailOpenRedisStore(RedisStore):
     """A store whose reads miss and writes are skipped while Redis is unreachable.
 
@@ -50,26 +62,18 @@ class FailOpenRedisStore(RedisStore):
     staff from working. Login lockouts do not use it: they fail closed (tenancy/auth.py).
     """
 
-    _warned_at = 0.0
-
-    def _warn(self, exc: Exception) -> None:
-        if time.monotonic() - FailOpenRedisStore._warned_at > 60:
-            FailOpenRedisStore._warned_at = time.monotonic()
-            log.warning("Redis unreachable (%s): rate limits are not enforced until it is back",
-                        type(exc).__name__)
-
     async def get(self, key: str, renew_for=None):  # type: ignore[override]
         try:
             return await super().get(key, renew_for)
         except UNAVAILABLE as exc:
-            self._warn(exc)
+            outage(exc, "rate limits are not enforced until it is back")
             return None
 
     async def set(self, key: str, value, expires_in=None) -> None:  # type: ignore[override]
         try:
             await super().set(key, value, expires_in)
         except UNAVAILABLE as exc:
-            self._warn(exc)
+            outage(exc, "rate limits are not enforced until it is back")
 
 
 def fail_open_store(name: str) -> FailOpenRedisStore:
