@@ -4,7 +4,10 @@ Exports leave the platform for other organisations, so the reporter's name and p
 always masked (PIPL, DESIGN.md §4). Rows are read in keyset batches and written as they come:
 CSV is streamed, XLSX goes through openpyxl's write-only mode into a spooled temporary file.
 CSV is UTF-8 with a BOM (Excel) and CRLF; a text cell that a spreadsheet would take for a
-formula (= + - @, tab, CR) gets a leading apostrophe. Numbers and dates are left alone.
+formula (= + - @, tab, CR) gets a leading apostrophe, and XLSX text drops the control
+characters XML cannot carry (core.spreadsheet). Numbers and dates are left alone. The XLSX is
+built whole before the response starts, so a failure is a problem document, never a body cut
+off after a 200.
 Every export is audited (who, filters, row count) before its first byte is sent.
 """
 from __future__ import annotations
@@ -14,7 +17,7 @@ import io
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
-from typing import Any
+from typing import IO, Any
 from urllib.parse import quote
 
 from openpyxl import Workbook
@@ -30,21 +33,17 @@ from core import audit
 from core.i18n import N_, current_language, gettext
 from core.i18n import gettext as _
 from core.problems import Invalid
+from core.spreadsheet import formula_safe as safe_text
+from core.spreadsheet import xlsx_text
 from tenancy.masking import mask_name, mask_phone
 from tenancy.principal import Principal
 
 MAX_ROWS = 100_000
 BATCH = 1000
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
 CSV_TYPE = "text/csv; charset=utf-8"
 YES, NO, SHEET = N_("Yes"), N_("No"), N_("Cases")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def safe_text(value: str) -> str:
-    """Neutralise a text cell a spreadsheet would run as a formula."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 def local(value: datetime | None) -> datetime | None:
@@ -102,7 +101,9 @@ async def start_export(p: Principal, filters: search.Filters, fmt: str) -> Async
                        data={"format": fmt, "filters": filters.described(), "rows": rows})
     lang = current_language()
     batches = search.batches(scope, filters, size=BATCH, cap=MAX_ROWS)
-    return (_csv if fmt == "csv" else _xlsx)(batches, _columns(lang), lang)
+    if fmt == "csv":
+        return _csv(batches, _columns(lang), lang)
+    return _chunks(await _xlsx(batches, _columns(lang), lang))
 
 
 async def _csv(batches: AsyncIterator[list[dict]], columns, lang: str) -> AsyncIterator[bytes]:
@@ -126,7 +127,8 @@ async def _csv(batches: AsyncIterator[list[dict]], columns, lang: str) -> AsyncI
         yield flush()
 
 
-async def _xlsx(batches: AsyncIterator[list[dict]], columns, lang: str) -> AsyncIterator[bytes]:
+async def _xlsx(batches: AsyncIterator[list[dict]], columns, lang: str) -> IO[bytes]:
+    """The whole workbook in a spooled temporary file (memory up to 8 MiB, then disk)."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(gettext(SHEET, lang))
     sheet.freeze_panes = "A2"
@@ -143,7 +145,7 @@ async def _xlsx(batches: AsyncIterator[list[dict]], columns, lang: str) -> Async
             c.number_format = DATE_FORMAT
             return c
         if isinstance(value, str):
-            c = WriteOnlyCell(sheet, value=value)
+            c = WriteOnlyCell(sheet, value=xlsx_text(value))
             c.data_type = "s"  # never a formula, whatever the text starts with
             return c
         return value
@@ -153,8 +155,17 @@ async def _xlsx(batches: AsyncIterator[list[dict]], columns, lang: str) -> Async
     async for batch in batches:
         for case in batch:
             sheet.append([cell(v) for v in row_values(columns, case, at)])
-    with tempfile.SpooledTemporaryFile(max_size=8 << 20) as out:
+    out = tempfile.SpooledTemporaryFile(max_size=8 << 20)
+    try:
         workbook.save(out)
-        out.seek(0)
+    except BaseException:
+        out.close()
+        raise
+    out.seek(0)
+    return out
+
+
+async def _chunks(out: IO[bytes]) -> AsyncIterator[bytes]:
+    with out:
         while chunk := out.read(64 << 10):
             yield chunk

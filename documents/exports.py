@@ -28,6 +28,7 @@ from core.db import after_commit, db, fetch, require_transaction
 from core.i18n import gettext as _
 from core.problems import Forbidden, NotFound
 from core.queue import queue
+from core.spreadsheet import formula_safe, xlsx_text
 from core.storage import key_for, storage
 from documents import report_repository as rr
 from documents.report_gather import period_label
@@ -189,8 +190,8 @@ def _csv(header: list[str], rows: list[list[Any]]) -> bytes:
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(header)
     for r in rows:
-        w.writerow(["'" + c if isinstance(c, str) and c.startswith(("=", "+", "-", "@")) else
-                    ("" if c is None else c) for c in r])
+        w.writerow([formula_safe(c) if isinstance(c, str) else ("" if c is None else c)
+                    for c in r])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
@@ -203,7 +204,7 @@ def _xlsx(header: list[str], rows: list[list[Any]]) -> bytes:
         cell.font = Font(bold=True)
     ws.freeze_panes = "A2"
     for r in rows:
-        ws.append(r)
+        ws.append([xlsx_text(c) if isinstance(c, str) else c for c in r])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -18,12 +18,12 @@ from pyhanko.pdf_utils.metadata import model
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import SigFieldSpec, append_signature_field
 
+from core.spreadsheet import formula_safe
 from documents.schemas import Signer
 
 PDF_VARIANT = "pdf/a-3b"
 SOURCE_JSON = "source.json"
 PDFAID_NS = "http://www.aiim.org/pdfa/ns/id/"
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,8 @@ def json_attachment(data: Any, description: str, name: str = SOURCE_JSON) -> Sou
 
 
 def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value  # spreadsheet formula injection: text cells only
+    if isinstance(value, str):
+        return formula_safe(value)  # spreadsheet formula injection: text cells only
     return "" if value is None else value
 
 

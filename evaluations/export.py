@@ -5,7 +5,7 @@ Stability: column keys and JSON member names never change meaning; new ones are 
 and `format_version` changes on any incompatible change. Values: scores 0–100 with 2 decimals,
 rates as fractions 0–1, dates as ISO 8601 (CSV/JSON) or real dates (XLSX), empty = no data.
 CSV is UTF-8 with a BOM and CRLF, its header row the column keys; text cells a spreadsheet would
-take for a formula get a leading apostrophe (cases.export.safe_text). Only the housing bureau
+take for a formula get a leading apostrophe (core.spreadsheet). Only the housing bureau
 exports; every export is audited. No personal data: organisations and estates only.
 """
 from __future__ import annotations
@@ -20,7 +20,9 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from cases.export import local, safe_text
+from cases.export import local
+from core.spreadsheet import formula_safe as safe_text
+from core.spreadsheet import xlsx_text
 from core import audit
 from core.i18n import N_, gettext
 from core.i18n import gettext as _
@@ -170,7 +172,7 @@ def _xlsx_cell(value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return safe_text(value)
+        return xlsx_text(value)
     return value
 
 

@@ -109,3 +109,20 @@ async def test_too_large_an_export_is_refused(client, world, monkeypatch):
         r = await client.get(f"/api/v1/cases/export.{fmt}", headers=h)
         assert r.status_code == 422, r.text
         assert "1" in r.json()["detail"]
+
+
+async def test_xlsx_export_survives_control_characters_a_spreadsheet_cannot_hold(client, world):
+    # XML 1.0 (and so XLSX) cannot carry most C0 control characters; a case whose text holds
+    # one (a form or an API client may send it) must still export, with the character dropped,
+    # and the CSV keeps the text as it was stored.
+    tok = token()
+    weird = await report(client, world, description="灯\x01不亮\x1b[0m\x0b", location=f"{tok}\x08 大堂")
+    h = await headers(client, world, "property_company:manager")
+    r = await client.get("/api/v1/cases/export.xlsx", params={"q": tok}, headers=h)
+    assert r.status_code == 200, r.text
+    values = [[c.value for c in row] for row in xlsx_rows(r.content).iter_rows()]
+    assert len(values) == 2 and values[1][0] == weird["id"]
+    assert values[1][7] == "灯不亮[0m" and values[1][6] == f"{tok} 大堂"
+    rows = csv_rows((await client.get("/api/v1/cases/export.csv", params={"q": tok},
+                                      headers=h)).content)
+    assert rows[1][7] == "灯\x01不亮\x1b[0m\x0b"

@@ -27,9 +27,10 @@ from tests.gongzhi.faults import AppServer, Process, fresh_database, gongzhi_env
 FUZZ_SECONDS = int(os.environ.get("FUZZ_SECONDS", "45"))
 PERSONAS = ("bureau", "pm", "oc.chair", "resident")
 DEMO_PASSWORD = "Gongzhi-2026"
-# The cases exports stream their file; one XLSX stream broke mid-body once under fuzzing and has
-# not been reproduced yet (see the issue notes) — excluded until it is, not ignored silently.
-EXCLUDED = r"/auth/|/logout|password|/events/stream|/cases/export\.(csv|xlsx)"
+# Left out: logging in and out and passwords (they would end the personas' sessions) and the
+# never-ending event stream. (The cases XLSX export once broke mid-body here: a fuzzed case
+# held a control character XML cannot carry; tests/cases/test_export.py now covers it.)
+EXCLUDED = r"/auth/|/logout|password|/events/stream"
 ST = str(Path(sys.executable).with_name("st"))
 
 
