@@ -52,9 +52,9 @@ messages: $(STAMP)
 			-o $$d/translations/messages.pot $$d $$extra || exit 1; \
 		for l in zh_CN en; do \
 			if [ -f $$d/translations/$$l/LC_MESSAGES/messages.po ]; then \
-				$(VENV)/bin/pybabel update -q --ignore-obsolete -i $$d/translations/messages.pot -d $$d/translations -l $$l; \
+				$(VENV)/bin/pybabel update --ignore-obsolete -i $$d/translations/messages.pot -d $$d/translations -l $$l; \
 			else \
-				$(VENV)/bin/pybabel init -q -i $$d/translations/messages.pot -d $$d/translations -l $$l; \
+				$(VENV)/bin/pybabel init -i $$d/translations/messages.pot -d $$d/translations -l $$l; \
 			fi; \
 		done; \
 	done

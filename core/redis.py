@@ -1,10 +1,9 @@
-"""The shared Redis client and namespaced Litestar stores (rate limits, lockouts, idempotency)."""
+"""The shared Redis client, its key namespace, and the one warning a minute about an outage."""
 from __future__ import annotations
 
 import logging
 import time
 
-from litestar.stores.redis import RedisStore
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -32,12 +31,6 @@ async def close_redis() -> None:
         _client = None
 
 
-def store(name: str) -> RedisStore:
-    """A Redis-backed Litestar store under this deployment's namespace."""
-    return RedisStore(redis(), namespace=f"{get_settings().redis_namespace}:{name}",
-                      handle_client_shutdown=False)
-
-
 log = logging.getLogger("gongzhi.redis")
 UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 
@@ -52,33 +45,6 @@ def outage(exc: BaseException, consequence: str) -> None:
     if time.monotonic() - _warned_at > 60:
         _warned_at = time.monotonic()
         log.warning("Redis unreachable (%s: %s); %s", type(exc).__name__, exc, consequence)
-
-
-class FailOpenRedisStore(RedisStore):
-    """A store whose reads miss and writes are skipped while Redis is unreachable.
-
-    For request rate limits only: when Redis is down, requests are served unthrottled (logged
-    once a minute) rather than refused, so an outage of the cache never stops residents and
-    staff from working. Login lockouts do not use it: they fail closed (tenancy/auth.py).
-    """
-
-    async def get(self, key: str, renew_for=None):  # type: ignore[override]
-        try:
-            return await super().get(key, renew_for)
-        except UNAVAILABLE as exc:
-            outage(exc, "rate limits are not enforced until it is back")
-            return None
-
-    async def set(self, key: str, value, expires_in=None) -> None:  # type: ignore[override]
-        try:
-            await super().set(key, value, expires_in)
-        except UNAVAILABLE as exc:
-            outage(exc, "rate limits are not enforced until it is back")
-
-
-def fail_open_store(name: str) -> FailOpenRedisStore:
-    return FailOpenRedisStore(redis(), namespace=f"{get_settings().redis_namespace}:{name}",
-                              handle_client_shutdown=False)
 
 
 def key(*parts: object) -> str:

@@ -13,7 +13,8 @@ from litestar.params import Body
 
 from core.i18n import gettext as _
 from core.problems import Invalid, TooManyRequests
-from core.redis import key, redis
+from core.ratelimit import hit
+from core.redis import key
 from core.settings import get_settings
 from documents import verification
 from documents.signing_schemas import RegistryOut, SignatureOut, VerificationOut
@@ -29,14 +30,10 @@ class PdfUpload:
 
 async def check_rate(request: Request) -> None:
     """At most VERIFY_PER_MINUTE_PER_IP verifications a minute from one address."""
-    counter = key("verify", "ip", client_ip(request))
-    r = redis()
-    count = await r.incr(counter)
-    if count == 1:
-        await r.expire(counter, 60)
+    count, reset = await hit(key("verify", "ip", client_ip(request)))
     if count > get_settings().verify_per_minute_per_ip:
         raise TooManyRequests(_("Too many verifications from this address; try again in a "
-                                "minute."), headers={"Retry-After": "60"})
+                                "minute."), headers={"Retry-After": str(reset)})
 
 
 async def read_upload(upload: UploadFile) -> bytes:

@@ -16,6 +16,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from core.i18n import gettext as _
 from core.problems import Invalid, Locked, TooManyRequests
+from core.ratelimit import hit
 from core.redis import redis, key
 from core.settings import get_settings
 from tenancy import repository as repo
@@ -71,15 +72,11 @@ def now() -> datetime:
 # --- throttling (Redis: shared by every web worker) -------------------------------------------
 async def check_login_allowed(username: str, ip: str) -> None:
     settings = get_settings()
-    r = redis()
-    ip_key = key("login", "ip", ip)
-    attempts = await r.incr(ip_key)
-    if attempts == 1:
-        await r.expire(ip_key, 60)
+    attempts, reset = await hit(key("login", "ip", ip))
     if attempts > settings.login_attempts_per_minute_per_ip:
         raise TooManyRequests(_("Too many login attempts from this address; try again in a minute."),
-                              headers={"Retry-After": "60"})
-    ttl = await r.ttl(key("login", "lock", username))
+                              headers={"Retry-After": str(reset)})
+    ttl = await redis().ttl(key("login", "lock", username))
     if ttl and ttl > 0:
         raise Locked(_("This account is temporarily locked after repeated failed logins; "
                        "try again in {m} minutes.").format(m=max(1, (ttl + 59) // 60)),
