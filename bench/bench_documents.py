@@ -14,7 +14,7 @@ organisations' signers with certificates and the bureau's seal; and `--reports` 
    (SQL) → HTML (Jinja) → PDF/A-3b with attachments and signature fields → registration → three
    PAdES signatures → the bureau's seal (the signing module adds a document timestamp after the
    last slot); plain is `weasyprint.HTML(string=<the same HTML>).write_pdf()`. Prints medians,
-   the ratio (goal <= 1.25), seconds per page, the signing PIN unlock time (scrypt, deliberately
+   the ratio (goal <= 1.25), seconds per page, the signing PIN unlock time (argon2id, deliberately
    slow) and the peak memory (ru_maxrss of this process, and tracemalloc's peak of one extra
    untimed pipeline run).
 2. ZIP export of `--reports` reports with 1 and 2 `gongzhi worker` processes (WORKER_CONCURRENCY
@@ -317,7 +317,7 @@ async def bench_pipeline(w: dict, rounds: int) -> None:
           f"{med['render_fields']:.2f}, register {med['register']:.2f}, 4 signatures "
           f"{med['sign']:.2f}, key unlock+registry {med['sign_other']:.2f})")
     print(f"plain WeasyPrint median {pl:.2f} s; ratio pipeline/plain {med['total'] / pl:.2f} "
-          f"(goal <= 1.25); without the PIN unlock (scrypt) {no_unlock / pl:.2f}")
+          f"(goal <= 1.25); without the PIN unlocks (argon2id) {no_unlock / pl:.2f}")
     print(f"seconds per page: pipeline {med['total'] / pages:.3f}, plain {pl / pages:.3f} "
           f"({pages} pages)")
     print(f"peak RSS of this process (ru_maxrss): "

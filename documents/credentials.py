@@ -1,8 +1,8 @@
 """Signing credentials: a person's signing certificate and an organisation's seal (电子印章).
 
 A person enrols once: a new ECDSA key, a certificate from the platform CA naming them, the key
-sealed with their own PIN (scrypt). Changing the PIN re-seals the same key; a forgotten PIN
-means revoking and enrolling again. An organisation's administrators create its seal the same
+sealed with their own PIN (argon2id, documents/keys.py). Changing the PIN re-seals the same
+key; a forgotten PIN means revoking and enrolling again. An organisation's administrators create its seal the same
 way (the seal PIN is known to the seal's custodians) or import a PKCS#12 from a licensed CA
 (DOCUMENTS_TRUSTED_CA_FILE); the imported key is re-sealed with the seal PIN and the
 passphrase is forgotten. Revoking ends a credential for good (signatures it made before stay

@@ -1,9 +1,15 @@
 """Private keys at rest, and the signing PIN that unlocks a person's (or a seal's) key.
 
 A key is stored as an envelope: AES-256-GCM over its PKCS#8 DER, under a key derived either
-from the holder's PIN with scrypt (persons and seals: the PIN is never stored, so only whoever
-knows it can sign) or from DOCUMENTS_KEY (the platform CA and TSA). The envelope's associated
-data names the row it belongs to, so an envelope copied onto another credential does not open.
+from the holder's PIN (persons and seals: the PIN is never stored, so only whoever knows it can
+sign) or from DOCUMENTS_KEY (the platform CA and TSA). The envelope's associated data names the
+row it belongs to, so an envelope copied onto another credential does not open.
+
+The PIN's key is argon2id at OWASP's recommended cost (19 MiB, 2 passes, 1 lane: ~30 ms here)
+over the PIN peppered with DOCUMENTS_KEY (HMAC-SHA256), so a copy of the database alone does
+not even allow guessing PINs offline; with the settings too, every guess still costs the
+memory-hard KDF. Envelopes sealed earlier with scrypt (2**15, 8, 1; ~0.12 s a try) still open,
+and are re-sealed with argon2id the next time their PIN changes.
 
 Wrong PINs are counted per credential holder in Redis (shared by every web worker, and kept even
 though the failing request's transaction rolls back); after SIGNING_PIN_MAX_FAILURES the holder
@@ -12,10 +18,12 @@ is locked out for SIGNING_PIN_LOCKOUT_MINUTES.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import struct
 
+from argon2.low_level import Type, hash_secret_raw
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -26,9 +34,8 @@ from core.redis import redis
 from core.settings import get_settings
 
 MAGIC = b"GZK1"
-# scrypt cost: 2**15 x 8 x 1 = 32 MiB and ~0.1 s per try, which is what makes guessing a
-# short PIN offline expensive if the database leaks.
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 15, 8, 1
+# argon2id cost (OWASP Password Storage Cheat Sheet: m=19 MiB, t=2, p=1).
+ARGON2_MEMORY_KIB, ARGON2_PASSES, ARGON2_LANES = 19 * 1024, 2, 1
 PIN_MIN, PIN_MAX = 6, 64
 
 
@@ -37,8 +44,15 @@ class WrongSecret(Exception):
 
 
 def _scrypt(pin: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    """The key of envelopes sealed before argon2id (opening only)."""
     return hashlib.scrypt(pin.encode(), salt=salt, n=n, r=r, p=p, dklen=32,
                           maxmem=256 * n * r + 16 * 1024 * 1024)
+
+
+def _argon2id(pin: str, salt: bytes, memory_kib: int, passes: int, lanes: int) -> bytes:
+    peppered = hmac.new(documents_key(), b"signing pin\0" + pin.encode(), "sha256").digest()
+    return hash_secret_raw(peppered, salt, time_cost=passes, memory_cost=memory_kib,
+                           parallelism=lanes, hash_len=32, type=Type.ID)
 
 
 def documents_key() -> bytes:
@@ -63,9 +77,9 @@ def _unpack(blob: bytes) -> tuple[dict, bytes]:
 
 def seal_with_pin(secret_der: bytes, pin: str, context: str) -> bytes:
     salt, nonce = os.urandom(16), os.urandom(12)
-    header = {"kdf": "scrypt", "n": SCRYPT_N, "r": SCRYPT_R, "p": SCRYPT_P,
+    header = {"kdf": "argon2id", "m": ARGON2_MEMORY_KIB, "t": ARGON2_PASSES, "p": ARGON2_LANES,
               "salt": salt.hex(), "nonce": nonce.hex()}
-    key = _scrypt(pin, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+    key = _argon2id(pin, salt, ARGON2_MEMORY_KIB, ARGON2_PASSES, ARGON2_LANES)
     return _pack(header, AESGCM(key).encrypt(nonce, secret_der, context.encode()))
 
 
@@ -78,9 +92,11 @@ def seal_with_platform_key(secret_der: bytes, context: str) -> bytes:
 def open_envelope(blob: bytes, context: str, pin: str | None = None) -> bytes:
     """The DER inside `blob`; WrongSecret when the PIN (or DOCUMENTS_KEY) is not the one."""
     header, ciphertext = _unpack(blob)
-    if header["kdf"] == "scrypt":
-        if pin is None:
-            raise WrongSecret("a PIN is needed")
+    if header["kdf"] in ("argon2id", "scrypt") and pin is None:
+        raise WrongSecret("a PIN is needed")
+    if header["kdf"] == "argon2id":
+        key = _argon2id(pin, bytes.fromhex(header["salt"]), header["m"], header["t"], header["p"])
+    elif header["kdf"] == "scrypt":
         key = _scrypt(pin, bytes.fromhex(header["salt"]), header["n"], header["r"], header["p"])
     elif header["kdf"] == "documents_key":
         key = documents_key()

@@ -7,9 +7,15 @@ visible stamp shows, in Chinese, who signed, in which role, for which organisati
 (China time). After the last slot a PAdES document timestamp seals the whole file.
 
 Stamps use Noto Sans CJK SC. A stamp embeds only the glyphs it shows: HarfBuzz cuts the face
-out of the system's .ttc collection and subsets it to the stamp's characters in a few
-milliseconds, and pyHanko embeds that small font (loading the whole 16 MB face per signature
-would cost ~0.7 s).
+out of the system's .ttc collection and subsets it to the stamp's characters (no layout tables,
+no hinting) in a few milliseconds, and that small font is embedded as it is. (Loading the whole
+16 MB face per signature would cost ~0.7 s; letting pyHanko subset the subset again with
+fontTools and recompile its CFF cost ~40 ms a stamp.)
+
+The room reserved in the file for each signature's CMS is computed from the certificates it
+will carry, when the timestamps come from the platform's own TSA; pyHanko would otherwise make
+a whole dummy signature (and a dummy timestamp) first, just to measure it. With an external TSA,
+whose certificates are unknown until it answers, pyHanko's estimate is used.
 """
 from __future__ import annotations
 
@@ -18,19 +24,24 @@ import io
 import shutil
 import subprocess
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from zoneinfo import ZoneInfo
 
 import uharfbuzz as hb
+from cryptography.hazmat.primitives.serialization import Encoding
+from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.content import RawContent
+from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.font.api import FontEngineFactory
-from pyhanko.pdf_utils.font.opentype import GlyphAccumulator
+from pyhanko.pdf_utils.font.opentype import CIDFontType0, GlyphAccumulator
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.layout import BoxConstraints
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.sign import fields, signers
+from pyhanko.sign.general import SigningError as PyHankoSigningError
 from pyhanko.sign.timestamps import TimeStamper
+from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
@@ -78,11 +89,44 @@ def printable(text: str) -> str:
     return "".join(c if c == "\n" or ord(c) in have else "□" for c in text)
 
 
+# Tables a stamp does not need: shaping (CJK text in a stamp uses no substitutions), vertical
+# metrics, baselines, the original digital signature.
+_DROPPED_TABLES = ("GSUB", "GPOS", "GDEF", "BASE", "JSTF", "VORG", "vhea", "vmtx", "DSIG")
+
+
 def subset_font(text: str) -> bytes:
+    """Noto Sans CJK SC cut down to the characters of `text` (and □, and a space)."""
     inp = hb.SubsetInput()
-    for ch in set(text) | {chr(c) for c in range(0x20, 0x7F)} | {"□"}:
+    for ch in set(text) | {" ", "□"}:
         inp.unicode_set.add(ord(ch))
+    for tag in _DROPPED_TABLES:
+        inp.drop_table_tag_set.add(int.from_bytes(tag.encode(), "big"))
+    inp.flags = hb.SubsetFlags.NO_HINTING | hb.SubsetFlags.NO_LAYOUT_CLOSURE
     return bytes(hb.subset(_face(), inp).blob.data)
+
+
+class _SubsetGlyphAccumulator(GlyphAccumulator):
+    """pyHanko's font engine over a font that is already the subset it needs: it is embedded
+    as it is, instead of being subset again and its CFF recompiled."""
+
+    def __init__(self, *args, font_bytes: bytes, **kwargs) -> None:
+        super().__init__(*args, font_handle=io.BytesIO(font_bytes), **kwargs)
+        if isinstance(self.cidfont_obj, CIDFontType0):  # Noto CJK: a CID-keyed CFF font
+            self.cidfont_obj.set_font_file = partial(_embed_cff, self.cidfont_obj,
+                                                     raw=self.tt.reader["CFF "])
+
+    def _extract_subset(self, options=None):  # HarfBuzz made the subset already
+        return None
+
+
+def _embed_cff(cidfont: CIDFontType0, writer, *, raw: bytes):
+    """What pyHanko's CIDFontType0.set_font_file writes, from the CFF table's own bytes."""
+    stream = generic.StreamObject({pdf_name("/Subtype"): pdf_name("/CIDFontType0C")},
+                                  stream_data=raw)
+    stream.compress()
+    ref = writer.add_object(stream)
+    cidfont._font_descriptor[pdf_name("/FontFile3")] = ref
+    return ref
 
 
 class SubsetFontFactory(FontEngineFactory):
@@ -95,8 +139,8 @@ class SubsetFontFactory(FontEngineFactory):
     def create_font_engine(self, writer, obj_stream=None):
         if obj_stream is None and writer.stream_xrefs:
             obj_stream = writer.prepare_object_stream()
-        return GlyphAccumulator(writer=writer, font_handle=io.BytesIO(self.font_bytes),
-                                font_size=self.size, obj_stream=obj_stream)
+        return _SubsetGlyphAccumulator(writer=writer, font_bytes=self.font_bytes,
+                                       font_size=self.size, obj_stream=obj_stream)
 
 
 # --- stamps -----------------------------------------------------------------------------------
@@ -193,15 +237,50 @@ def sign_field(pdf: bytes, field_name: str, identity: Identity, stamp: StampText
         reason=reason or None, location=location or None, name=stamp.name or None)
     pdf_signer = signers.PdfSigner(meta, signer, timestamper=timestamper,
                                    stamp_style=stamp_style(text, stamp.kind))
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-    out = pdf_signer.sign_pdf(writer, existing_fields_only=True,
-                              appearance_text_params={"stamp": text})
-    return out.getvalue()
+
+    def sign(reserved: int | None) -> bytes:
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+        return pdf_signer.sign_pdf(writer, existing_fields_only=True, bytes_reserved=reserved,
+                                   appearance_text_params={"stamp": text}).getvalue()
+
+    return _with_room(sign, reserved_room([identity.certificate, *identity.chain], timestamper))
 
 
 def add_document_timestamp(pdf: bytes, timestamper: TimeStamper) -> bytes:
     """`pdf` with a PAdES document timestamp (ETSI.RFC3161) over everything, incrementally."""
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-    out = signers.PdfTimeStamper(timestamper).timestamp_pdf(writer, "sha256",
-                                                            timestamper=timestamper)
-    return out.getvalue()
+    def stamp(reserved: int | None) -> bytes:
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+        return signers.PdfTimeStamper(timestamper).timestamp_pdf(
+            writer, "sha256", timestamper=timestamper, bytes_reserved=reserved).getvalue()
+
+    return _with_room(stamp, reserved_room([], timestamper))
+
+
+# Everything in a CMS signature container but its certificates, generously: signed attributes,
+# the signature value (RSA-4096 at most), the timestamp token's TSTInfo, attributes and value.
+CMS_OVERHEAD = 6144
+
+
+def reserved_room(certificates: list, timestamper: TimeStamper) -> int | None:
+    """Hex digits to reserve for a CMS carrying `certificates` and a timestamp token from
+    `timestamper`; None (pyHanko measures a dummy signature) when the timestamper's
+    certificates are not known before it answers (an external TSA)."""
+    if not isinstance(timestamper, DummyTimeStamper):
+        return None
+    tsa_certs = [timestamper.tsa_cert, *timestamper.certs_to_embed]
+    size = sum(len(c.public_bytes(Encoding.DER)) for c in certificates)
+    size += sum(len(c.dump()) for c in tsa_certs)
+    return 2 * (size + CMS_OVERHEAD)
+
+
+def _with_room(write, reserved: int | None) -> bytes:
+    """`write(reserved)`; if the container outgrew the room, once more with pyHanko's own
+    estimate (the room only decides how many zero digits pad the signature)."""
+    if reserved is None:
+        return write(None)
+    try:
+        return write(reserved)
+    except PyHankoSigningError as exc:
+        if "larger than expected" not in str(exc):
+            raise
+        return write(None)

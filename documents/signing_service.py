@@ -5,7 +5,7 @@ whose turn it is (refusing anyone not on the signer list, or out of turn), the c
 credential (a person's certificate, or for a seal slot the organisation's seal) is unlocked
 with the PIN they typed, the signature goes into the slot's pre-created field as an
 incremental update, and the registry stores the new file and advances the state. After the
-last slot a PAdES document timestamp is added. pyHanko and scrypt run in a worker thread, so
+last slot a PAdES document timestamp is added. pyHanko and the PIN key derivation run in a worker thread, so
 the event loop keeps serving; the PIN never leaves this process (it is not queued).
 """
 from __future__ import annotations

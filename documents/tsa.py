@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from functools import lru_cache
 
-from asn1crypto import tsp
+from asn1crypto import cms, core, tsp
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
+from pyhanko.sign import general
+from pyhanko.sign.general import simple_cms_attribute
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
@@ -25,6 +29,18 @@ POLICY_OID = "2.25.181942063383417120418862361102541213361"
 ALLOWED_DIGESTS = ("sha256", "sha384", "sha512")
 
 
+@lru_cache(maxsize=4)
+def _signing_certificate_attribute(tsa_cert_der: bytes) -> cms.CMSAttribute:
+    """The signed attribute naming the TSA's certificate: the same in every token, so built and
+    DER-encoded once per certificate (asn1crypto would re-encode the names in it every time)."""
+    from asn1crypto import x509 as ax509
+
+    attribute = simple_cms_attribute("signing_certificate", general.as_signing_certificate(
+        ax509.Certificate.load(tsa_cert_der)))
+    attribute.dump()
+    return attribute
+
+
 class PlatformTimeStamper(DummyTimeStamper):
     """pyHanko's in-process timestamper with our policy, random serials, UTC times, an accuracy
     of one second, and the TSA key loaded once (not per token)."""
@@ -34,6 +50,7 @@ class PlatformTimeStamper(DummyTimeStamper):
                          certs_to_embed=SimpleCertificateStore.from_certs(
                              [to_asn1(c) for c in tsa.chain]))
         self._key = tsa.key
+        self._signing_certificate = _signing_certificate_attribute(self.tsa_cert.dump())
 
     def _build_tst_info(self, message_imprint, dt_, req):
         info = super()._build_tst_info(message_imprint, dt_, req)
@@ -44,18 +61,12 @@ class PlatformTimeStamper(DummyTimeStamper):
 
     def _sign_tst_info(self, tst_info_data, md_algorithm, dt_):
         # Same signed attributes as pyHanko's, signed with the key we hold in memory.
-        from asn1crypto import cms, core
-        from cryptography.hazmat.primitives import hashes
-        from pyhanko.sign import general
-        from pyhanko.sign.general import simple_cms_attribute
-
         digest = hashes.Hash(get_pyca_cryptography_hash(md_algorithm))
         digest.update(tst_info_data)
         signed_attrs = cms.CMSAttributes([
             simple_cms_attribute("content_type", "tst_info"),
             simple_cms_attribute("signing_time", cms.Time({"utc_time": core.UTCTime(dt_)})),
-            simple_cms_attribute("signing_certificate",
-                                 general.as_signing_certificate(self.tsa_cert)),
+            self._signing_certificate,
             simple_cms_attribute("message_digest", digest.finalize()),
         ])
         signature = self._key.sign(signed_attrs.dump(), padding.PKCS1v15(),

@@ -48,6 +48,41 @@ async def test_platform_keys_do_not_open_with_another_documents_key(client, monk
         keys.open_envelope(blob, "pki_platform_key:ca")
 
 
+def test_a_pin_envelope_uses_peppered_argon2id_and_needs_both_the_pin_and_the_documents_key(
+        monkeypatch):
+    from pydantic import SecretStr
+
+    secret = b"a private key's DER"
+    blob = keys.seal_with_pin(secret, PIN, "signing_credential:1")
+    header, _ciphertext = keys._unpack(blob)
+    assert header["kdf"] == "argon2id" and (header["m"], header["t"], header["p"]) == (19456, 2, 1)
+    assert keys.open_envelope(blob, "signing_credential:1", PIN) == secret
+    for pin, context in ((OTHER_PIN, "signing_credential:1"), (PIN, "signing_credential:2")):
+        with pytest.raises(keys.WrongSecret):
+            keys.open_envelope(blob, context, pin)
+    with pytest.raises(keys.WrongSecret):
+        keys.open_envelope(blob, "signing_credential:1")  # no PIN at all
+    # The PIN alone is not enough: a copy of the database without the settings guesses nothing.
+    monkeypatch.setattr(get_settings(), "documents_key", SecretStr("another-key-entirely"))
+    with pytest.raises(keys.WrongSecret):
+        keys.open_envelope(blob, "signing_credential:1", PIN)
+
+
+def test_envelopes_sealed_with_scrypt_before_argon2id_still_open():
+    import os
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    salt, nonce = os.urandom(16), os.urandom(12)
+    key = keys._scrypt(PIN, salt, 2 ** 15, 8, 1)
+    blob = keys._pack({"kdf": "scrypt", "n": 2 ** 15, "r": 8, "p": 1, "salt": salt.hex(),
+                       "nonce": nonce.hex()},
+                      AESGCM(key).encrypt(nonce, b"old key", b"signing_credential:7"))
+    assert keys.open_envelope(blob, "signing_credential:7", PIN) == b"old key"
+    with pytest.raises(keys.WrongSecret):
+        keys.open_envelope(blob, "signing_credential:7", OTHER_PIN)
+
+
 async def _enrolled(client, username: str, pin: str = PIN):
     p = await principal(client, username)
     async with db().transaction():
