@@ -12,7 +12,9 @@ at once. Logged in as the demo property manager ("pm", whose company serves 20 o
 estates) it measures GET /api/v1/cases: the first page, a deep keyset page (cursor at 80 % of
 the manager's cases), status=in_progress and overdue=true, in interleaved rounds (app and
 ceiling, small and large, shuffled in every round) so that a machine shared with other work
-loads every compared figure alike. Prints p50/p95 per size, the large/small ratio (goal
+loads every compared figure alike. Where the small database cannot fill a page for a filter (its
+pm has ~100 cases, few of them in progress or overdue), the large one is also measured with the
+small one's page size, so that one ratio compares the same work at both sizes. Prints p50/p95 per size, the large/small ratio (goal
 <= 1.5), endpoint/ceiling throughput (goal >= 0.6), the load average, EXPLAIN ANALYZE of the
 list query at the large size, and POST /api/v1/cases throughput (staff phone intake) on the
 large database. Nothing asserts timings.
@@ -201,6 +203,14 @@ async def interleaved(sizes: list[Size], args: argparse.Namespace) -> dict[str, 
                    for size in sizes for kind, client, path, headers in (
                        ("app", size.app, f"/api/v1/cases?limit=50{size.scenarios()[name]}", size.auth),
                        ("ceiling", size.ceiling, f"/?limit=50{size.scenarios()[name]}", {}))}
+        rows = {size: len((await size.app.get(f"/api/v1/cases?limit=50{size.scenarios()[name]}",
+                                              headers=size.auth)).json()["items"])
+                for size in sizes}
+        if 0 < rows[small] < rows[large]:
+            # The small database's page is not full for this filter: measure the large one
+            # with the same number of rows as well, so that one ratio compares like with like.
+            targets[(large, "app-same-rows")] = (
+                large.app, f"/api/v1/cases?limit={rows[small]}{large.scenarios()[name]}", large.auth)
         for client, path, headers in targets.values():  # warm every server on this query
             for _ in range(20):
                 await client.get(path, headers=headers)
@@ -214,6 +224,7 @@ async def interleaved(sizes: list[Size], args: argparse.Namespace) -> dict[str, 
                                               args.concurrency, warm=False))
         results[name] = {f"{kind}@{'small' if size is small else 'large'}": merged(parts[(size, kind)])
                          for size, kind in targets}
+        results[name]["rows"] = rows
     return results
 
 
@@ -258,6 +269,14 @@ async def main(args: argparse.Namespace) -> None:
               f"{c['rps']:8.0f} {lg['rps'] / c['rps']:7.2f} {s['errors'] + lg['errors']:6d}")
     print("(ms; ratio = large/small, goal <= 1.5; vs ceil = endpoint req/s / ceiling req/s at the "
           "large size, goal >= 0.6)")
+    print("rows per page (small/large): " + ", ".join(
+        f"{n} {r['rows'][sizes[0]]}/{r['rows'][sizes[1]]}" for n, r in results.items()))
+    for name, r in results.items():
+        if "app-same-rows@large" in r:
+            s, same = r["app@small"], r["app-same-rows@large"]
+            print(f"{name}: the large database with the small one's {r['rows'][sizes[0]]} rows a "
+                  f"page: p50 {same['p50']:.1f} ms, p95 {same['p95']:.1f} ms; ratio to small p50 "
+                  f"{same['p50'] / s['p50']:.2f}, p95 {same['p95'] / s['p95']:.2f}")
     print("small-size endpoint/ceiling: " + ", ".join(
         f"{n} {r['app@small']['rps'] / r['ceiling@small']['rps']:.2f}" for n, r in results.items()))
     print("ceiling large/small p50: " + ", ".join(
