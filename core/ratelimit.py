@@ -1,8 +1,8 @@
 """Rate limits: fixed-window counters in Redis, shared by every web worker.
 
-One primitive, `hit`, counts a request against a key: INCR plus EXPIRE NX (and TTL) in one
-MULTI/EXEC round trip, so the count is atomic across workers and a key always expires, even if
-the process dies right after counting. It serves the per-address request limit below
+One primitive, `hit`, counts a request against a key: a Lua script (INCR, and EXPIRE on the
+window's first hit) in one round trip, so the count is atomic across workers and a key always
+expires, even if the process dies right after counting. It serves the per-address request limit below
 (RATE_LIMIT_PER_MINUTE), the login throttle and the verification limit.
 
 Why not Litestar's RateLimitMiddleware: it keeps one timestamp per request in a JSON list that
@@ -31,15 +31,29 @@ WINDOW = 60
 EXCLUDED = ("/health", "/metrics", "/static/")
 
 
+# INCR, and the window's expiry set by the first hit (or repaired if a key somehow has none);
+# a script runs atomically and is one command (EVALSHA) where MULTI/EXEC would be five.
+_HIT = """
+local n = redis.call('INCR', KEYS[1])
+local ttl = redis.call('TTL', KEYS[1])
+if ttl < 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {n, ttl}
+"""
+_script: tuple[object, object] | None = None  # (the client, the script registered on it)
+
+
 async def hit(counter: str, window: int = WINDOW) -> tuple[int, int]:
     """Count one hit on `counter`: (hits in its current window, seconds until the window ends).
     The window starts at the first hit and lasts `window` seconds."""
-    async with redis().pipeline(transaction=True) as pipe:
-        pipe.incr(counter)
-        pipe.expire(counter, window, nx=True)
-        pipe.ttl(counter)
-        count, _expiry_set, ttl = await pipe.execute()
-    return int(count), int(ttl) if ttl and ttl > 0 else window
+    global _script
+    client = redis()
+    if _script is None or _script[0] is not client:  # a new client after close_redis()
+        _script = (client, client.register_script(_HIT))
+    count, ttl = await _script[1](keys=[counter], args=[window])
+    return int(count), int(ttl)
 
 
 def client_address(scope: Scope) -> str:

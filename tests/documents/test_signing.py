@@ -137,3 +137,31 @@ def test_signing_takes_well_under_a_second_per_signature(chain, capsys):
               f"{', '.join(f'{s:.3f}' for s in seconds)}")
     # The first signature also loads the font face; all stay far below a second.
     assert max(seconds) < 1.5
+
+
+def test_signatures_reserve_room_from_their_certificates_and_fall_back_when_it_is_short(
+        authority, monkeypatch):
+    pdf = render_pdf(fields={"s": (0, (40, 40, 200, 120))})
+    ident = person(authority.ca, "钱七", "翠湖花园业主委员会")
+    stamper = tsa.PlatformTimeStamper(authority.tsa)
+    room = signing.reserved_room([ident.certificate, *ident.chain], stamper)
+    out = signing.sign_field(pdf, "s", ident, StampText("person", "钱七", "委员", "业委会"), stamper)
+    contents = PdfFileReader(io.BytesIO(out)).embedded_signatures[0].sig_object["/Contents"]
+    used = len(contents.rstrip(b"\0")) * 2
+    assert used < room <= 4 * used  # enough, and not wildly more
+    assert signing.reserved_room([ident.certificate], object()) is None  # an external TSA
+    # Room too small (a container larger than computed): signed again with pyHanko's estimate.
+    monkeypatch.setattr(signing, "CMS_OVERHEAD", 64)
+    tries: list = []
+    sign_pdf = signing.signers.PdfSigner.sign_pdf
+
+    def recording(self, *args, **kwargs):
+        tries.append(kwargs.get("bytes_reserved"))
+        return sign_pdf(self, *args, **kwargs)
+
+    monkeypatch.setattr(signing.signers.PdfSigner, "sign_pdf", recording)
+    out = signing.sign_field(pdf, "s", ident, StampText("person", "钱七", "委员", "业委会"), stamper)
+    assert len(tries) == 2 and 0 < tries[0] < used and tries[1] is None
+    trust = ValidationContext(trust_roots=[pki.to_asn1(authority.ca.certificate)])
+    status = validate_pdf_signature(PdfFileReader(io.BytesIO(out)).embedded_signatures[0], trust)
+    assert status.intact and status.valid
