@@ -7,7 +7,7 @@ from litestar.di import Provide
 from litestar.response import Stream
 
 from cases import export, listing
-from cases.listing import case_filters, case_filters_in_tx
+from cases.listing import case_filters, transaction_after_filters
 from cases.schemas import CaseCounts
 from cases.search import Filters
 from tenancy.guards import authenticated
@@ -20,9 +20,9 @@ class CaseReportController(Controller):
     path = "/api/v1/cases"
     guards = [authenticated]
     tags = ["cases"]
-    dependencies = {"f": Provide(case_filters_in_tx)}
+    dependencies = {"f": Provide(case_filters), "tx": Provide(transaction_after_filters)}
 
-    @get("/counts", dependencies={"f": Provide(case_filters)},
+    @get("/counts",
          summary="How many of the cases the caller may see are in each status, and "
                  "how many are overdue (same filters as the list)")
     async def counts(self, request: Req, f: Filters) -> CaseCounts:

@@ -3,9 +3,9 @@ dashboards. Both read through the caller's scope (cases.case_service.scope_for),
 exactly the cases the caller could open one by one."""
 from __future__ import annotations
 
-import inspect
 from datetime import date
-from typing import Annotated, Any, get_type_hints
+from collections.abc import AsyncGenerator
+from typing import Annotated
 
 from litestar import Request
 from litestar.openapi.spec import Example
@@ -15,6 +15,7 @@ from cases import search
 from cases.case_service import MAX_PAGE, case_out, scope_for
 from cases.case_util import now
 from cases.schemas import CaseCounts, CasePage, Category, PriorityName, StatusName
+from core.db import request_transaction
 from core.i18n import gettext as _
 from core.problems import Invalid
 from tenancy.principal import Principal
@@ -55,25 +56,20 @@ async def case_filters(request: Request, status: StatusName | None = None,
     """Litestar dependency `f`: the list filters every list-shaped route shares (list, counts,
     exports), declared once. Read-only routes take it as is and run without a transaction (one
     statement needs none; BEGIN and COMMIT would be two more round trips per list). Routes that
-    also take `tx` use `case_filters_in_tx`."""
+    also take `tx` provide it with `transaction_after_filters`."""
     return filters(request.user, status=status, estate_id=estate_id, category=category,
                    priority=priority, assigned_to_me=assigned_to_me, overdue=overdue,
                    created_from=created_from, created_to=created_to, q=q, open_only=open)
 
 
-def _requiring_tx(dependency):
-    """`dependency` with `tx` as an extra parameter, so that `tx` stays the only dependency
-    resolved in the first batch (README: the transaction lives in a context variable, which a
-    dependency resolved beside it in another task would not pass on)."""
-    async def provide(tx: object, **kwargs: Any) -> search.Filters:
-        return await dependency(**kwargs)
-
-    signature = inspect.signature(dependency)
-    provide.__signature__ = signature.replace(parameters=[  # type: ignore[attr-defined]
-        inspect.Parameter("tx", inspect.Parameter.KEYWORD_ONLY, annotation=object),
-        *(p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in signature.parameters.values())])
-    provide.__annotations__ = {"tx": object, **get_type_hints(dependency, include_extras=True)}
-    return provide
+async def transaction_after_filters(f: search.Filters) -> AsyncGenerator[object, None]:
+    """`tx` for routes that also take the filters `f`: the transaction starts only once the
+    filters are valid. (Resolved the other way round, a refused filter would leave the started
+    transaction and its connection open: Litestar does not close a dependency it has started
+    when a later one fails. It must also be the only dependency of its batch: it lives in a
+    context variable, which a dependency resolved beside it in another task would not pass on.)"""
+    async with request_transaction() as tx:
+        yield tx
 
 
 async def list_cases(p: Principal, f: search.Filters, *, sort: str = search.DEFAULT_SORT,
@@ -110,4 +106,3 @@ SearchText = Annotated[str | None, Parameter(
 OpenOnly = Annotated[bool, Parameter(description="Only cases not yet resolved (submitted, "
                                                  "accepted, assigned, acknowledged, in progress, "
                                                  "returned)")]
-case_filters_in_tx = _requiring_tx(case_filters)

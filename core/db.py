@@ -7,7 +7,8 @@ handler returned and roll back when anything raised, before the response is sent
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -62,6 +63,16 @@ async def close_pool() -> None:
 
 async def provide_transaction() -> AsyncGenerator[PostgresTransaction, None]:
     """Litestar dependency `tx`: one transaction per request, committed at the boundary."""
+    async with request_transaction() as tx:
+        yield tx
+
+
+@asynccontextmanager
+async def request_transaction() -> AsyncIterator[PostgresTransaction]:
+    """The request's transaction: committed when the block ends, rolled back on any error;
+    after-commit callbacks run once it has committed. `provide_transaction` is the usual way in;
+    a route whose other dependencies must be checked before a connection is taken provides `tx`
+    itself with this (Litestar leaves a started dependency unclosed when a later one fails)."""
     tx = db().transaction()
     callbacks: list[Callable[[], None]] = []
     token = _after_commit.set(callbacks)

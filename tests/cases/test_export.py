@@ -126,3 +126,21 @@ async def test_xlsx_export_survives_control_characters_a_spreadsheet_cannot_hold
     rows = csv_rows((await client.get("/api/v1/cases/export.csv", params={"q": tok},
                                       headers=h)).content)
     assert rows[1][7] == "灯\x01不亮\x1b[0m\x0b"
+
+
+async def test_a_refused_export_filter_leaves_no_transaction_or_connection_open(client, world):
+    # The fuzzer found it: a filter refused after the request's transaction had started left
+    # that transaction (and its pooled connection) open until garbage collection, so a run of
+    # bad export requests exhausted the pool and the next ones hung.
+    from core.db import db
+
+    h = await headers(client, world, "bureau:admin")
+    pool = db().pool
+    for path in ("/api/v1/cases/export.xlsx", "/api/v1/cases/export.csv"):
+        for bad in ({"overdue": "0.5"}, {"estate_id": "0"}, {"created_from": "2026-02-30"}):
+            r = await client.get(path, params=bad, headers=h)
+            assert r.status_code == 400, (path, bad, r.text)
+            assert r.headers["content-type"].startswith("application/problem+json")
+            assert pool.get_idle_size() == pool.get_size(), (path, bad)
+    r = await client.get("/api/v1/cases/export.xlsx", params={"overdue": "true"}, headers=h)
+    assert r.status_code == 200 and pool.get_idle_size() == pool.get_size()
