@@ -31,6 +31,7 @@ from core.queue import queue
 from core.spreadsheet import formula_safe, xlsx_text
 from core.storage import key_for, storage
 from documents import report_repository as rr
+from documents.jobs import RENDER_TIMEOUT, RETRIES
 from documents.report_gather import period_label
 from tenancy.principal import Principal
 
@@ -146,6 +147,30 @@ async def start_export(export_id: int, lang: str = "zh-CN") -> dict:
                 end=campaign["period_end"].isoformat(), assessment_id=a["id"],
                 requested_by=row["requested_by"], lang=lang, export_id=export_id)
     return await report_finished(tenant, export_id, total=len(pairs))
+
+
+# An export whose worker died past all its retries would otherwise show its progress bar for
+# ever: after this long without a report of it being registered, it fails and the page offers
+# to request it again (a render may take RENDER_TIMEOUT, tried RETRIES times, before the queue
+# gives up on it; a late success still completes the ZIP).
+STALLED_AFTER_SECONDS = RENDER_TIMEOUT * (RETRIES + 1) + 300
+
+
+async def fail_stalled_exports() -> list[int]:
+    """Fail the exports that made no progress for STALLED_AFTER_SECONDS; returns their ids."""
+    async with db().transaction():
+        rows = await fetch(
+            "UPDATE document_export x SET state = 'failed', finished_at = now(),"
+            " error = 'no progress for ' || $1::int / 60 || ' minutes; the worker gave up'"
+            " WHERE x.state IN ('queued', 'running') AND greatest(x.created_at,"
+            " (SELECT max(v.created_at) FROM document_version v WHERE v.tenant = x.tenant"
+            "  AND v.job_key LIKE 'export:' || x.id || ':%'))"
+            " < now() - make_interval(secs => $1) RETURNING x.id, x.tenant",
+            STALLED_AFTER_SECONDS)
+        for r in rows:
+            await audit.record(r["tenant"], "document.export_failed", subject_type="document_export",
+                               subject_id=r["id"], data={"reason": "stalled"})
+    return sorted(r["id"] for r in rows)
 
 
 async def mark_failed(export_id: int, error: str) -> None:

@@ -4,13 +4,17 @@ Rendering runs here, never in the web process. Every job is safe to run again: a
 registers its PDF under its job key in one transaction (documents.service.register_version), so
 a worker killed mid-render leaves nothing registered and the retried job (the queue sweeps jobs
 past their timeout back in, up to `RETRIES` attempts) makes exactly one version. Each render
-job records its stage in Redis (`render_stage`) for progress displays and tests.
+job records its stage in Redis (`render_stage`) for progress displays and tests. Every 10
+minutes `fail_stalled_exports` fails the campaign exports that have registered no report for
+longer than a render can be retried (documents.exports.STALLED_AFTER_SECONDS).
 """
 from __future__ import annotations
 
 import logging
 from datetime import date
 from typing import Any
+
+from saq import CronJob
 
 from core import i18n, outbox
 from core.problems import AppError
@@ -111,5 +115,15 @@ async def zip_export(ctx: Any, *, export_id: int) -> dict:
     return await exports.build_zip(export_id)
 
 
+async def fail_stalled_exports(ctx: Any) -> dict:
+    from documents import exports
+
+    failed = await exports.fail_stalled_exports()
+    if failed:
+        log.warning("exports %s made no progress for %d minutes and were marked failed",
+                    failed, exports.STALLED_AFTER_SECONDS // 60)
+    return {"failed": failed}
+
+
 FUNCTIONS = [render_contract_report, render_company_report, export_campaign, zip_export]
-CRON_JOBS: list = []
+CRON_JOBS: list = [CronJob(fail_stalled_exports, cron="*/10 * * * *", timeout=120)]

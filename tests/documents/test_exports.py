@@ -174,3 +174,42 @@ async def test_an_export_whose_report_cannot_be_made_fails_with_the_reason(clien
     await drain()
     [x] = await fetch("SELECT state, error FROM document_export WHERE id = $1", row["id"])
     assert x["state"] == "failed" and x["error"].startswith(f"contract {world.b.contract}:")
+
+
+async def test_an_export_that_stops_making_progress_fails_and_one_that_progresses_does_not(
+        client, world):
+    from core.db import db
+    from documents import exports
+    from documents.jobs import fail_stalled_exports
+
+    m = await build()
+    campaign = await open_campaign(client, m)
+    bureau = await principal(m.tenant, m.user_ids["bureau"])
+    async with db().transaction():
+        lost = await exports.request_export(bureau, campaign["id"], lang="zh-CN")
+        fresh = await exports.request_export(bureau, campaign["id"], lang="zh-CN")
+    # `done` ran to the end; its row is then put back as if its last report were still coming.
+    async with db().transaction():
+        done = await exports.request_export(bureau, campaign["id"], lang="zh-CN")
+    await exports.start_export(done["id"])
+    await drain()
+    long_ago = f"now() - make_interval(secs => {exports.STALLED_AFTER_SECONDS + 60})"
+    await fetch(f"UPDATE document_export SET created_at = {long_ago} WHERE id = ANY($1::bigint[])",
+                [lost["id"], done["id"]])
+    await fetch("UPDATE document_export SET state = 'running', storage_key = NULL WHERE id = $1",
+                done["id"])
+    registered = await fetch("SELECT count(*) AS n FROM document_version WHERE job_key LIKE $1",
+                             f"export:{done['id']}:%")
+    assert registered[0]["n"] > 0  # its reports were registered just now: it is progressing
+
+    result = await fail_stalled_exports({})
+    assert result == {"failed": [lost["id"]]}
+    states = {r["id"]: (r["state"], r["error"]) for r in await fetch(
+        "SELECT id, state, error FROM document_export WHERE id = ANY($1::bigint[])",
+        [lost["id"], fresh["id"], done["id"]])}
+    assert states[lost["id"]][0] == "failed" and "no progress" in states[lost["id"]][1]
+    assert states[fresh["id"]] == ("queued", None) and states[done["id"]] == ("running", None)
+    audit = await fetch("SELECT subject_id FROM audit_entry WHERE tenant_id = $1 AND action ="
+                        " 'document.export_failed'", m.tenant)
+    assert [a["subject_id"] for a in audit] == [str(lost["id"])]
+    assert await fail_stalled_exports({}) == {"failed": []}  # running it again changes nothing
