@@ -33,7 +33,7 @@ from core import audit
 from core.i18n import N_, current_language, gettext
 from core.i18n import gettext as _
 from core.problems import Invalid
-from core.spreadsheet import formula_safe as safe_text
+from core.spreadsheet import formula_safe
 from core.spreadsheet import xlsx_text
 from tenancy.masking import mask_name, mask_phone
 from tenancy.principal import Principal
@@ -77,7 +77,7 @@ def _columns(lang: str) -> list[tuple[str, Callable[[dict, datetime], Any]]]:
 
 def row_values(columns, case: dict, at: datetime) -> list[Any]:
     values = [cell(case, at) for _msgid, cell in columns]
-    return [safe_text(v) if isinstance(v, str) else v for v in values]
+    return [formula_safe(v) if isinstance(v, str) else v for v in values]
 
 
 def file_name(extension: str) -> tuple[str, str]:

@@ -21,7 +21,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from cases.export import local
-from core.spreadsheet import formula_safe as safe_text
+from core.spreadsheet import formula_safe
 from core.spreadsheet import xlsx_text
 from core import audit
 from core.i18n import N_, gettext
@@ -153,7 +153,7 @@ def _csv_cell(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(timezone.utc).isoformat()
     if isinstance(value, str):
-        return safe_text(value)
+        return formula_safe(value)
     return value
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from litestar import Controller, Request, get, patch, post
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
+from core.ratelimit import client_address
 from tenancy import accounts, auth
 from tenancy import repository as repo
 from tenancy.guards import authenticated, tenant_admin
@@ -12,7 +13,7 @@ from tenancy.schemas import LoginIn, MeOut, PasswordChangeIn, TenantOut, TenantU
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    return client_address(request.scope)
 
 
 class AuthController(Controller):

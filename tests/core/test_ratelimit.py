@@ -58,7 +58,7 @@ async def test_past_the_limit_an_address_gets_429_with_retry_after_in_its_langua
         assert "秒后再试" in last.json()["detail"]
 
 
-async def test_a_refused_request_costs_no_database_query_and_changes_nothing(
+async def test_a_write_refused_by_the_limit_changes_nothing(
         client, world, monkeypatch):
     h = await login(client, world.a1.users["bureau:admin"])
     monkeypatch.setattr(get_settings(), "rate_limit_per_minute", 1)
