@@ -69,6 +69,38 @@ def weasy_attachments(files: list[SourceFile]) -> list:
                        relationship=f.relationship) for f in files]
 
 
+# pydyf computes a PDF/A file identifier (`/ID`, the MD5 of every object) by serialising every
+# object a second time after writing it, and a stream's serialisation deflates it again at
+# level 9: about 30 ms of a five-page report compressing fonts and pages twice to the same
+# bytes. WeasyPrint calls its `finisher` just before pydyf writes; `serialise_once` makes each
+# stream keep its first serialisation (nothing changes a stream once written). Same output.
+_ONCE_CLASSES: dict[type, type] = {}
+
+
+def _once_class(cls: type) -> type:
+    once = _ONCE_CLASSES.get(cls)
+    if once is None:
+        serialise = cls.data.fget
+
+        def data(self):
+            cached = self.__dict__.get("_serialised")
+            if cached is None:
+                cached = self.__dict__["_serialised"] = serialise(self)
+            return cached
+
+        once = _ONCE_CLASSES[cls] = type(cls.__name__, (cls,), {"data": property(data)})
+    return once
+
+
+def serialise_once(_document, pdf) -> None:
+    """WeasyPrint finisher: every stream of `pdf` is serialised (and deflated) once."""
+    import pydyf
+
+    for obj in pdf.objects:
+        if isinstance(obj, pydyf.Stream) and type(obj) not in _ONCE_CLASSES.values():
+            obj.__class__ = _once_class(type(obj))
+
+
 def add_signature_fields(pdf: bytes, signers: list[Signer]) -> bytes:
     """Append one empty signature field per signer at its box (an incremental update, so the
     PDF/A-3 render stays byte for byte at the start of the file)."""

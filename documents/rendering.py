@@ -134,7 +134,7 @@ def render_pdf(template: str, context: dict[str, Any], *, signers: list[Signer],
     document = layout(html)
     placed = place_signers(document, signers)
     t2 = time.perf_counter()
-    pdf = document.write_pdf(pdf_variant=pdfa.PDF_VARIANT,
+    pdf = document.write_pdf(pdf_variant=pdfa.PDF_VARIANT, finisher=pdfa.serialise_once,
                              attachments=pdfa.weasy_attachments(attachments))
     t3 = time.perf_counter()
     pdf = pdfa.add_signature_fields(pdf, placed)
