@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime as dt
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -84,19 +86,42 @@ async def enroll(p: Principal, pin: str) -> dict:
     return row
 
 
-async def unlock(row: dict, pin: str) -> pki.Identity:
-    """The credential's key, opened with `pin`; wrong PINs are counted and locked out."""
+# The PIN key derivation (argon2id, deliberately slow) runs on threads of its own, so that a
+# signature can be prepared on another thread while it works (documents.signing_service asks
+# for the key only when the signature value is computed); argon2's C code releases the GIL.
+_KDF_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="gongzhi-kdf")
+
+
+@dataclass
+class PendingUnlock:
+    """A credential whose key is being opened with a PIN in the background."""
+
+    row: dict
+    identity: pki.Identity  # the certificate and its chain; no key
+    future: Future
+
+    def key(self):
+        """The private key, once derived (blocks; raises keys.WrongSecret for a wrong PIN).
+        For the signing thread; the PIN's outcome is settled by `finish`."""
+        return pki.load_key(self.future.result())
+
+    async def finish(self) -> pki.Identity:
+        """Wait for the derivation: a wrong PIN is counted (and locks out after too many) and
+        raised as 403; a right one clears the count. Returns the identity with its key."""
+        try:
+            der = await asyncio.wrap_future(self.future)
+        except keys.WrongSecret:
+            raise keys.wrong_pin(await keys.record_failure(holder(self.row))) from None
+        await keys.clear_failures(holder(self.row))
+        return replace(self.identity, key=pki.load_key(der))
+
+
+async def start_unlock(row: dict, pin: str) -> PendingUnlock:
+    """Refuse a revoked, locked-out or expired credential; otherwise start opening its key
+    with `pin` in the background (`finish` must be awaited to learn whether the PIN was right)."""
     if row["revoked_at"] is not None:
         raise Forbidden(_("This signing certificate has been revoked."), code="revoked")
-    who = holder(row)
-    await keys.check_not_locked(who)
-    owner = row["user"] if row["kind"] == "person" else row["organization"]
-    ctx = context(row["kind"], row["tenant"], owner, row["fingerprint"])
-    try:
-        der = await asyncio.to_thread(keys.open_envelope, row["encrypted_key"], ctx, pin)
-    except keys.WrongSecret:
-        raise keys.wrong_pin(await keys.record_failure(who)) from None
-    await keys.clear_failures(who)
+    await keys.check_not_locked(holder(row))
     cert = x509.load_der_x509_certificate(row["certificate"])
     now = dt.datetime.now(dt.timezone.utc)
     if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
@@ -105,7 +130,15 @@ async def unlock(row: dict, pin: str) -> pki.Identity:
                   for c in row["chain"])
     if row["source"] == "platform":
         chain = ((await pki.platform_authority()).ca.certificate,)
-    return pki.Identity(cert, pki.load_key(der), chain)
+    owner = row["user"] if row["kind"] == "person" else row["organization"]
+    ctx = context(row["kind"], row["tenant"], owner, row["fingerprint"])
+    future = _KDF_THREADS.submit(keys.open_envelope, row["encrypted_key"], ctx, pin)
+    return PendingUnlock(row, pki.Identity(cert, None, chain), future)
+
+
+async def unlock(row: dict, pin: str) -> pki.Identity:
+    """The credential's key, opened with `pin`; wrong PINs are counted and locked out."""
+    return await (await start_unlock(row, pin)).finish()
 
 
 async def change_pin(p: Principal, old_pin: str, new_pin: str) -> dict:

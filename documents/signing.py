@@ -25,9 +25,11 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from functools import lru_cache, partial
+from typing import Callable
 from zoneinfo import ZoneInfo
 
 import uharfbuzz as hb
+from asn1crypto import keys as akeys
 from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.content import RawContent
@@ -46,7 +48,7 @@ from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from core.i18n import gettext as _
-from documents.pki import Identity, to_asn1
+from documents.pki import Identity, key_der, to_asn1
 
 CHINA = ZoneInfo("Asia/Shanghai")
 FONT_FAMILY = "Noto Sans CJK SC"
@@ -217,30 +219,52 @@ def add_signature_fields(pdf: bytes, boxes: dict[str, tuple[int, tuple[int, int,
 
 
 # --- signing ------------------------------------------------------------------------------------
+class _KeyWhenNeeded(signers.SimpleSigner):
+    """pyHanko's in-memory signer, but the private key is asked for only when the signature
+    value is computed: everything before (parsing, the stamp's appearance, the document digest,
+    the signed attributes) runs while the signer's PIN key derivation is still working."""
+
+    def __init__(self, key: Callable[[], object], **kwargs) -> None:
+        super().__init__(signing_key=None, **kwargs)  # type: ignore[arg-type]
+        self._key = key
+
+    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        if self.signing_key is None:
+            self.signing_key = akeys.PrivateKeyInfo.load(key_der(self._key()))
+        return super().sign_raw(data, digest_algorithm)
+
+
 def sign_field(pdf: bytes, field_name: str, identity: Identity, stamp: StampText,
                timestamper: TimeStamper, *, reason: str = "", location: str = "",
-               at: dt.datetime | None = None) -> bytes:
+               at: dt.datetime | None = None, key: Callable[[], object] | None = None) -> bytes:
     """`pdf` with a PAdES B-T signature by `identity` in the empty field `field_name`, appended
-    as an incremental update (the input bytes are an exact prefix of the output)."""
-    state = signature_fields(pdf)
+    as an incremental update (the input bytes are an exact prefix of the output).
+
+    `key`, when given, is called for the private key at the moment the signature value is
+    computed (identity.key is not used); it may block, and whatever it raises is raised here,
+    with nothing signed."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    state = {name: value is not None
+             for name, value, _ref in fields.enumerate_sig_fields(writer.prev)}
     if field_name not in state:
         raise SigningError(f"the document has no signature field {field_name!r}")
     if state[field_name]:
         raise SigningError(f"the signature field {field_name!r} is already signed")
     at = at or dt.datetime.now(dt.timezone.utc)
     text = stamp_lines(stamp, at)
-    signer = signers.SimpleSigner(
-        signing_cert=identity.asn1_certificate, signing_key=identity.asn1_key,
+    signer = _KeyWhenNeeded(
+        key or (lambda: identity.key), signing_cert=identity.asn1_certificate,
         cert_registry=SimpleCertificateStore.from_certs([to_asn1(c) for c in identity.chain]))
     meta = signers.PdfSignatureMetadata(
         field_name=field_name, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
         reason=reason or None, location=location or None, name=stamp.name or None)
     pdf_signer = signers.PdfSigner(meta, signer, timestamper=timestamper,
                                    stamp_style=stamp_style(text, stamp.kind))
+    unused = [writer]  # the writer that read the fields signs first; a retry reads afresh
 
     def sign(reserved: int | None) -> bytes:
-        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-        return pdf_signer.sign_pdf(writer, existing_fields_only=True, bytes_reserved=reserved,
+        w = unused.pop() if unused else IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+        return pdf_signer.sign_pdf(w, existing_fields_only=True, bytes_reserved=reserved,
                                    appearance_text_params={"stamp": text}).getvalue()
 
     return _with_room(sign, reserved_room([identity.certificate, *identity.chain], timestamper))

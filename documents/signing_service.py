@@ -5,8 +5,10 @@ whose turn it is (refusing anyone not on the signer list, or out of turn), the c
 credential (a person's certificate, or for a seal slot the organisation's seal) is unlocked
 with the PIN they typed, the signature goes into the slot's pre-created field as an
 incremental update, and the registry stores the new file and advances the state. After the
-last slot a PAdES document timestamp is added. pyHanko and the PIN key derivation run in a worker thread, so
-the event loop keeps serving; the PIN never leaves this process (it is not queued).
+last slot a PAdES document timestamp is added. pyHanko and the PIN key derivation run in worker
+threads, side by side (the signature is prepared while the key is derived, and only its value
+waits for the key), so the event loop keeps serving; the PIN never leaves this process (it is
+not queued).
 """
 from __future__ import annotations
 
@@ -41,7 +43,7 @@ class SignResult:
     version: dict  # the registry's version row after signing
     field_name: str
     timestamped: bool
-    seconds: float  # time spent signing (key unlock excluded)
+    seconds: float  # time spent signing (the PIN key derivation runs meanwhile)
 
 
 async def _credential_for(p: Principal, signer) -> dict:
@@ -78,18 +80,23 @@ async def sign_version(p: Principal, document_id: int, version: int, pin: str) -
     ctx = await registry.version_for_signing(p, document_id, version)
     signer = ctx.signer
     row = await _credential_for(p, signer)
-    identity = await credentials.unlock(row, pin)
+    pending = await credentials.start_unlock(row, pin)  # the PIN's key derivation starts
     stamper = await tsa.timestamper()
     reason = (_("Electronic seal", ZH) if signer.kind == "seal"
               else _("Signed as {role}", ZH).format(role=signer.role))
     started = time.perf_counter()
-    try:
+    try:  # the signature is prepared while the key is derived; its value waits for the key
         signed = await asyncio.to_thread(signing.sign_field, ctx.pdf, signer.field_name,
-                                         identity, stamp_for(p, signer), stamper, reason=reason,
-                                         location=signer.organization)
-    except TimestampRequestError:
-        raise _no_tsa() from None
+                                         pending.identity, stamp_for(p, signer), stamper,
+                                         reason=reason, location=signer.organization,
+                                         key=pending.key)
+    except Exception as exc:
+        await pending.finish()  # a wrong PIN is what the signer hears first (and is counted)
+        if isinstance(exc, TimestampRequestError):
+            raise _no_tsa() from None
+        raise
     seconds = time.perf_counter() - started
+    await pending.finish()
     updated = await registry.record_signature(p, ctx.version["id"], signed,
                                               signer_index=ctx.signer_index,
                                               expected_sha256=ctx.version["sha256"])

@@ -48,6 +48,17 @@ async def test_platform_keys_do_not_open_with_another_documents_key(client, monk
         keys.open_envelope(blob, "pki_platform_key:ca")
 
 
+def test_an_envelope_sealed_with_one_argon2_lane_still_opens_with_its_own_parameters(
+        monkeypatch):
+    monkeypatch.setattr(keys, "ARGON2_LANES", 1)
+    blob = keys.seal_with_pin(b"older key", PIN, "signing_credential:7")
+    monkeypatch.undo()
+    assert keys._unpack(blob)[0]["p"] == 1 and keys.ARGON2_LANES == 2
+    assert keys.open_envelope(blob, "signing_credential:7", PIN) == b"older key"
+    with pytest.raises(keys.WrongSecret):
+        keys.open_envelope(blob, "signing_credential:7", OTHER_PIN)
+
+
 def test_a_pin_envelope_uses_peppered_argon2id_and_needs_both_the_pin_and_the_documents_key(
         monkeypatch):
     from pydantic import SecretStr
@@ -55,7 +66,7 @@ def test_a_pin_envelope_uses_peppered_argon2id_and_needs_both_the_pin_and_the_do
     secret = b"a private key's DER"
     blob = keys.seal_with_pin(secret, PIN, "signing_credential:1")
     header, _ciphertext = keys._unpack(blob)
-    assert header["kdf"] == "argon2id" and (header["m"], header["t"], header["p"]) == (19456, 2, 1)
+    assert header["kdf"] == "argon2id" and (header["m"], header["t"], header["p"]) == (19456, 2, 2)
     assert keys.open_envelope(blob, "signing_credential:1", PIN) == secret
     for pin, context in ((OTHER_PIN, "signing_credential:1"), (PIN, "signing_credential:2")):
         with pytest.raises(keys.WrongSecret):

@@ -165,3 +165,32 @@ def test_signatures_reserve_room_from_their_certificates_and_fall_back_when_it_i
     trust = ValidationContext(trust_roots=[pki.to_asn1(authority.ca.certificate)])
     status = validate_pdf_signature(PdfFileReader(io.BytesIO(out)).embedded_signatures[0], trust)
     assert status.intact and status.valid
+
+
+def test_a_key_supplied_late_signs_only_when_it_arrives_and_its_failure_signs_nothing(authority):
+    pdf = render_pdf(fields={"s": (0, (40, 40, 200, 120))})
+    ident = person(authority.ca, "孙八", "翠湖花园业主委员会")
+    pending = pki.Identity(ident.certificate, None, ident.chain)  # certificate only, no key
+    stamper = tsa.PlatformTimeStamper(authority.tsa)
+    asked: list = []
+
+    def key():
+        asked.append(True)
+        return ident.key
+
+    out = signing.sign_field(pdf, "s", pending, StampText("person", "孙八", "委员", "业委会"),
+                             stamper, key=key)
+    assert asked == [True] and out.startswith(pdf)
+    trust = ValidationContext(trust_roots=[pki.to_asn1(authority.ca.certificate)])
+    status = validate_pdf_signature(PdfFileReader(io.BytesIO(out)).embedded_signatures[0], trust)
+    assert status.intact and status.valid and status.trusted
+
+    class WrongPin(Exception):
+        pass
+
+    def wrong():
+        raise WrongPin
+
+    with pytest.raises(WrongPin):
+        signing.sign_field(pdf, "s", pending, StampText("person", "孙八", "委员", "业委会"),
+                           stamper, key=wrong)
