@@ -188,15 +188,16 @@ async def report_finished(tenant_id: int, export_id: int, total: int | None = No
     if row is None or row["tenant"] != tenant_id:
         return {"state": "missing"}
     campaign = await rr.campaign(tenant_id, row["subject_id"])
-    pairs = await _reports(tenant_id, campaign)
-    done = sum(1 for _a, v in pairs if v is not None)
+    progress = await rr.campaign_report_progress(
+        tenant_id, campaign["id"], period_label(campaign["period_start"], campaign["period_end"]))
+    done, total = progress["done"], progress["total"]
     async with db().transaction():
         await fetch("UPDATE document_export SET done = $2, total = $3 WHERE id = $1"
-                    " AND state = 'running'", export_id, done, len(pairs))
-    if done >= len(pairs):
+                    " AND state = 'running'", export_id, done, total)
+    if done >= total:
         await queue().enqueue("zip_export", key=f"zip:{export_id}", export_id=export_id,
                               timeout=600, retries=3)
-    return {"state": "running", "done": done, "total": len(pairs)}
+    return {"state": "running", "done": done, "total": total}
 
 
 def _summary_rows(pairs: list[tuple[dict, dict | None]]) -> tuple[list[str], list[list[Any]]]:
