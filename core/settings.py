@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     signing_pin_max_failures: int = 5
     signing_pin_lockout_minutes: int = 15
     verify_per_minute_per_ip: int = 30
+    # Days a campaign's ZIP stays downloadable once ready; then it expires, its file is deleted
+    # and the bureau's page offers to prepare it again (documents/exports.py).
+    documents_export_retention_days: int = Field(default=7, ge=1, le=365)
 
     # Logging
     log_level: str = "INFO"

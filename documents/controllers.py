@@ -211,6 +211,10 @@ class DocumentController(Controller):
                             version=version["version"] if version else None)
 
 
+def _export(row: dict) -> ExportOut:
+    return export_out(row, exports.expires_at(row))
+
+
 class DocumentExportController(Controller):
     path = "/api/v1/document-exports"
     guards = [authenticated]
@@ -219,18 +223,18 @@ class DocumentExportController(Controller):
     @post("", status_code=202, summary="Build a ZIP of every assessment report of a campaign "
                                        "with a CSV and XLSX summary (the housing bureau)")
     async def create(self, request: Req, data: ExportIn, tx: object) -> ExportOut:
-        return export_out(await exports.request_export(request.user, data.campaign_id,
-                                                       lang=document_language()))
+        return _export(await exports.request_export(request.user, data.campaign_id,
+                                                    lang=document_language()))
 
     @get("", summary="Your organisations' exports, newest first")
     async def list_exports(self, request: Req, campaign_id: int | None = None) -> list[ExportOut]:
-        return [export_out(r) for r in await exports.list_exports(request.user, campaign_id)]
+        return [_export(r) for r in await exports.list_exports(request.user, campaign_id)]
 
     @get("/{export_id:int}", summary="An export's progress (done of total reports)")
     async def get_export(self, request: Req, export_id: int) -> ExportOut:
-        return export_out(await exports.get_export(request.user, export_id))
+        return _export(await exports.get_export(request.user, export_id))
 
-    @get("/{export_id:int}/file", summary="Download a finished export")
+    @get("/{export_id:int}/file", summary="Download a finished export (410 once it expired)")
     async def download(self, request: Req, export_id: int, tx: object) -> Stream:
         row, chunks = await exports.open_export_file(request.user, export_id)
         return Stream(chunks, media_type=exports.ZIP, headers={

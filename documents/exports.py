@@ -8,7 +8,9 @@ finished render updates the progress (`report_finished`), and once every report 
 outbox (`document.export_ready`, to the bureau and the requester: the web page listens on the
 live stream and also polls the progress). Every step can run again without harm: renders are
 idempotent per job key, progress is recounted from the registry, the ZIP job is queued under
-one key per export.
+one key per export. A ready ZIP stays downloadable for DOCUMENTS_EXPORT_RETENTION_DAYS; then
+`expire_exports` (hourly) marks the export expired and deletes the file, a download answers 410
+and the page offers to prepare the campaign's ZIP again.
 """
 from __future__ import annotations
 
@@ -18,18 +20,21 @@ import io
 import re
 import tempfile
 import zipfile
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from core import audit, outbox
-from core.db import after_commit, db, fetch, require_transaction
+from core.db import after_commit, db, require_transaction
 from core.i18n import gettext as _
-from core.problems import Forbidden, NotFound
+from core.problems import AppError, Forbidden, NotFound
 from core.queue import queue
+from core.settings import get_settings
 from core.spreadsheet import formula_safe, xlsx_text
 from core.storage import key_for, storage
+from documents import export_repository as xr
 from documents import report_repository as rr
 from documents.jobs import RENDER_TIMEOUT, RETRIES
 from documents.report_gather import period_label
@@ -38,6 +43,22 @@ from tenancy.principal import Principal
 STORAGE_NAMESPACE = "documents-exports"
 ZIP = "application/zip"
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
+
+
+class ExportExpired(AppError):
+    status = 410
+
+
+def retention() -> timedelta:
+    """How long a ready ZIP stays downloadable (DOCUMENTS_EXPORT_RETENTION_DAYS)."""
+    return timedelta(days=get_settings().documents_export_retention_days)
+
+
+def expires_at(row: dict) -> datetime | None:
+    """When a ready export's file will be deleted; None for any other state."""
+    if row["state"] != "ready" or row["finished_at"] is None:
+        return None
+    return row["finished_at"] + retention()
 
 
 def not_found() -> NotFound:
@@ -51,18 +72,6 @@ def _bureau_seat(p: Principal):
     return seats[0]
 
 
-async def _export_row(tenant_id: int, export_id: int, *, lock: bool = False) -> dict | None:
-    rows = await fetch("SELECT * FROM document_export WHERE tenant = $1 AND id = $2"
-                       + (" FOR UPDATE" if lock else ""), tenant_id, export_id)
-    return rows[0] if rows else None
-
-
-async def _system_export(export_id: int, *, lock: bool = False) -> dict | None:
-    rows = await fetch("SELECT * FROM document_export WHERE id = $1"
-                       + (" FOR UPDATE" if lock else ""), export_id)
-    return rows[0] if rows else None
-
-
 async def request_export(p: Principal, campaign_id: int, *, lang: str) -> dict:
     """Create an export of the campaign's reports and queue its job once this request commits."""
     require_transaction()
@@ -73,12 +82,7 @@ async def request_export(p: Principal, campaign_id: int, *, lang: str) -> dict:
     total = len(await rr.campaign_assessments(p.tenant_id, campaign_id))
     label = period_label(campaign["period_start"], campaign["period_end"])
     name = _UNSAFE.sub("_", f"{campaign['name']}_{label}")[:150] + ".zip"
-    rows = await fetch(
-        "INSERT INTO document_export (tenant, kind, subject_type, subject_id, requested_by,"
-        " organization, state, done, total, file_name, created_at) VALUES ($1, 'campaign_zip',"
-        " 'evaluation_campaign', $2, $3, $4, 'queued', 0, $5, $6, now()) RETURNING *",
-        p.tenant_id, campaign_id, p.user_id, seat.organization_id, total, name)
-    row = rows[0]
+    row = await xr.insert(p.tenant_id, campaign_id, p.user_id, seat.organization_id, total, name)
     await audit.record(p.tenant_id, "document.export_requested", subject_type="document_export",
                        subject_id=row["id"], actor_user_id=p.user_id,
                        actor_org_id=seat.organization_id,
@@ -95,17 +99,14 @@ async def request_export(p: Principal, campaign_id: int, *, lang: str) -> dict:
 
 async def get_export(p: Principal, export_id: int) -> dict:
     """An export the caller may see: members of the organisation that requested it."""
-    row = await _export_row(p.tenant_id, export_id)
+    row = await xr.get(p.tenant_id, export_id)
     if row is None or row["organization"] not in p.organization_ids:
         raise not_found()
     return row
 
 
 async def list_exports(p: Principal, campaign_id: int | None = None) -> list[dict]:
-    return await fetch(
-        "SELECT * FROM document_export WHERE tenant = $1 AND organization = ANY($2::int[])"
-        " AND ($3::bigint IS NULL OR subject_id = $3) ORDER BY id DESC LIMIT 50",
-        p.tenant_id, sorted(p.organization_ids), campaign_id)
+    return await xr.list_for(p.tenant_id, sorted(p.organization_ids), campaign_id)
 
 
 # --- jobs ------------------------------------------------------------------------------------
@@ -113,13 +114,7 @@ async def _reports(tenant_id: int, campaign: dict) -> list[tuple[dict, dict | No
     """(assessment, its report's current version with document fields, or None)."""
     period = period_label(campaign["period_start"], campaign["period_end"])
     assessments = await rr.campaign_assessments(tenant_id, campaign["id"])
-    found = await fetch(
-        "SELECT d.subject_id AS contract, d.id AS document, d.number, v.version, v.state,"
-        " v.sha256, v.storage_key, v.size FROM document d JOIN document_version v"
-        " ON v.document = d.id AND v.version = d.current_version"
-        " WHERE d.tenant = $1 AND d.kind = 'annual_report' AND d.subject_type = 'service_contract'"
-        " AND d.period = $2 AND d.subject_id = ANY($3::bigint[])",
-        tenant_id, period, [a["contract"] for a in assessments])
+    found = await xr.campaign_reports(tenant_id, period, [a["contract"] for a in assessments])
     by_contract = {r["contract"]: r for r in found}
     return [(a, by_contract.get(a["contract"])) for a in assessments]
 
@@ -128,10 +123,10 @@ async def start_export(export_id: int, lang: str = "zh-CN") -> dict:
     from documents.jobs import enqueue_render
 
     async with db().transaction():
-        row = await _system_export(export_id, lock=True)
-        if row is None or row["state"] in ("ready", "failed"):
+        row = await xr.get_any(export_id, lock=True)
+        if row is None or row["state"] in ("ready", "failed", "expired"):
             return {"state": row["state"] if row else "missing"}
-        await fetch("UPDATE document_export SET state = 'running' WHERE id = $1", export_id)
+        await xr.set_running(export_id)
     tenant = row["tenant"]
     campaign = await rr.campaign(tenant, row["subject_id"])
     if campaign is None:
@@ -159,14 +154,7 @@ STALLED_AFTER_SECONDS = RENDER_TIMEOUT * (RETRIES + 1) + 300
 async def fail_stalled_exports() -> list[int]:
     """Fail the exports that made no progress for STALLED_AFTER_SECONDS; returns their ids."""
     async with db().transaction():
-        rows = await fetch(
-            "UPDATE document_export x SET state = 'failed', finished_at = now(),"
-            " error = 'no progress for ' || $1::int / 60 || ' minutes; the worker gave up'"
-            " WHERE x.state IN ('queued', 'running') AND greatest(x.created_at,"
-            " (SELECT max(v.created_at) FROM document_version v WHERE v.tenant = x.tenant"
-            "  AND v.job_key LIKE 'export:' || x.id || ':%'))"
-            " < now() - make_interval(secs => $1) RETURNING x.id, x.tenant",
-            STALLED_AFTER_SECONDS)
+        rows = await xr.fail_stalled(STALLED_AFTER_SECONDS)
         for r in rows:
             await audit.record(r["tenant"], "document.export_failed", subject_type="document_export",
                                subject_id=r["id"], data={"reason": "stalled"})
@@ -177,23 +165,40 @@ async def mark_failed(export_id: int, error: str) -> None:
     """A report of the export cannot be made (its contract vanished, say): the export fails
     with the reason instead of waiting forever; the page offers to request it again."""
     async with db().transaction():
-        await fetch("UPDATE document_export SET state = 'failed', error = left($2, 300),"
-                    " finished_at = now() WHERE id = $1 AND state IN ('queued', 'running')",
-                    export_id, error)
+        await xr.set_failed(export_id, error)
+
+
+async def expire_exports(now: datetime | None = None) -> list[int]:
+    """Expire the exports ready for longer than the retention, and delete each ZIP no other
+    export still offers; returns the expired exports' ids. Safe to run again at any point: the
+    rows change first (a crash before the deletes leaves only unreferenced files behind, which
+    the next run does not see, rather than a ready export without its file)."""
+    cutoff = (now or datetime.now(timezone.utc)) - retention()
+    async with db().transaction():
+        rows = await xr.expire_ready_before(cutoff)
+        for r in rows:
+            await audit.record(r["tenant"], "document.export_expired",
+                               subject_type="document_export", subject_id=r["id"],
+                               data={"sha256": r["sha256"]})
+    for key in sorted({r["storage_key"] for r in rows if r["storage_key"]}):
+        async with db().transaction():
+            await xr.lock_file(key)
+            if not await xr.key_in_use(key):
+                await storage().delete(key)
+    return sorted(r["id"] for r in rows)
 
 
 async def report_finished(tenant_id: int, export_id: int, total: int | None = None) -> dict:
     """Recount the export's progress from the registry; queue the ZIP once all reports exist."""
-    row = await _system_export(export_id)
+    row = await xr.get_any(export_id)
     if row is None or row["tenant"] != tenant_id:
         return {"state": "missing"}
     campaign = await rr.campaign(tenant_id, row["subject_id"])
-    progress = await rr.campaign_report_progress(
+    progress = await xr.campaign_report_progress(
         tenant_id, campaign["id"], period_label(campaign["period_start"], campaign["period_end"]))
     done, total = progress["done"], progress["total"]
     async with db().transaction():
-        await fetch("UPDATE document_export SET done = $2, total = $3 WHERE id = $1"
-                    " AND state = 'running'", export_id, done, total)
+        await xr.set_progress(export_id, done, total)
     if done >= total:
         await queue().enqueue("zip_export", key=f"zip:{export_id}", export_id=export_id,
                               timeout=600, retries=3)
@@ -241,8 +246,8 @@ def _entry_name(a: dict, v: dict) -> str:
 
 
 async def build_zip(export_id: int) -> dict:
-    row = await _system_export(export_id)
-    if row is None or row["state"] == "ready":
+    row = await xr.get_any(export_id)
+    if row is None or row["state"] in ("ready", "expired"):
         return {"state": row["state"] if row else "missing"}
     tenant = row["tenant"]
     campaign = await rr.campaign(tenant, row["subject_id"])
@@ -260,12 +265,14 @@ async def build_zip(export_id: int) -> dict:
     import hashlib
 
     digest = hashlib.sha256(data).hexdigest()
-    stored = await storage().put(key_for(STORAGE_NAMESPACE, tenant, digest, "zip"), data, ZIP)
     async with db().transaction():
-        await fetch("UPDATE document_export SET state = 'ready', storage_key = $2, sha256 = $3,"
-                    " size = $4, done = $5, finished_at = now() WHERE id = $1",
-                    export_id, stored.key, digest, len(data),
-                    sum(1 for _a, v in pairs if v is not None))
+        # ZIPs are stored by content: an unchanged campaign's two exports share one file, which
+        # `expire_exports` deletes only once no export offers it; the lock orders the two.
+        key = key_for(STORAGE_NAMESPACE, tenant, digest, "zip")
+        await xr.lock_file(key)
+        stored = await storage().put(key, data, ZIP)
+        await xr.set_ready(export_id, stored.key, digest, len(data),
+                           sum(1 for _a, v in pairs if v is not None))
         await audit.record(tenant, "document.export_ready", subject_type="document_export",
                            subject_id=export_id, data={"sha256": digest, "size": len(data),
                                                        "reports": len(pairs)})
@@ -280,6 +287,10 @@ async def build_zip(export_id: int) -> dict:
 
 async def open_export_file(p: Principal, export_id: int) -> tuple[dict, Any]:
     row = await get_export(p, export_id)
+    if row["state"] == "expired":
+        raise ExportExpired(_("This download expired {days} days after it was prepared; "
+                              "prepare the campaign's ZIP again.")
+                            .format(days=retention().days), code="expired")
     if row["state"] != "ready" or not row["storage_key"]:
         raise not_found()
     await audit.record(p.tenant_id, "document.export_downloaded", subject_type="document_export",

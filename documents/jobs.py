@@ -6,7 +6,8 @@ a worker killed mid-render leaves nothing registered and the retried job (the qu
 past their timeout back in, up to `RETRIES` attempts) makes exactly one version. Each render
 job records its stage in Redis (`render_stage`) for progress displays and tests. Every 10
 minutes `fail_stalled_exports` fails the campaign exports that have registered no report for
-longer than a render can be retried (documents.exports.STALLED_AFTER_SECONDS).
+longer than a render can be retried (documents.exports.STALLED_AFTER_SECONDS); every hour
+`expire_exports` expires the ZIPs past DOCUMENTS_EXPORT_RETENTION_DAYS and deletes their files.
 """
 from __future__ import annotations
 
@@ -142,5 +143,15 @@ async def fail_stalled_exports(ctx: Any) -> dict:
     return {"failed": failed}
 
 
+async def expire_exports(ctx: Any) -> dict:
+    from documents import exports
+
+    expired = await exports.expire_exports()
+    if expired:
+        log.info("exports %s expired and their files were deleted", expired)
+    return {"expired": expired}
+
+
 FUNCTIONS = [render_contract_report, render_company_report, export_campaign, zip_export]
-CRON_JOBS: list = [CronJob(fail_stalled_exports, cron="*/10 * * * *", timeout=120)]
+CRON_JOBS: list = [CronJob(fail_stalled_exports, cron="*/10 * * * *", timeout=120),
+                   CronJob(expire_exports, cron="17 * * * *", timeout=600)]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 from typing import Annotated, Any
 
 from litestar import Request, get, post
@@ -44,8 +45,9 @@ KIND_LABELS = {"annual_report": N_("Annual assessment report"),
 STATE_LABELS = {"draft": N_("Draft"), "awaiting_signatures": N_("Awaiting signatures"),
                 "signed": N_("Signed"), "sealed": N_("Sealed"), "superseded": N_("Superseded")}
 EXPORT_LABELS = {"queued": N_("Queued"), "running": N_("Preparing"), "ready": N_("Ready"),
-                 "failed": N_("Failed")}
+                 "failed": N_("Failed"), "expired": N_("Expired")}
 STATIC_DIR = Path(__file__).parent / "static"
+CHINA = ZoneInfo("Asia/Shanghai")
 STATIC = {"documents-live.js": "text/javascript", "documents.css": "text/css"}
 LIVE_SECONDS = 600
 
@@ -184,7 +186,10 @@ async def export_page(request: Request, export_id: int, tx: object) -> Template 
     if p is None:
         return _login(request)
     row = await exports.get_export(p, export_id)
-    return Template("documents/export.html", context={"me": p, "x": row, "labels": _labels()})
+    expires = exports.expires_at(row)
+    return Template("documents/export.html", context={
+        "me": p, "x": row, "labels": _labels(),
+        "expires": expires.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if expires else None})
 
 
 @get("/documents/exports/{export_id:int}/file", include_in_schema=False)

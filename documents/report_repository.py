@@ -230,20 +230,6 @@ async def campaign_assessments(tenant_id: int, campaign_id: int) -> list[dict]:
         " WHERE a.tenant = $1 AND a.campaign = $2 ORDER BY e.name, a.id", tenant_id, campaign_id)
 
 
-async def campaign_report_progress(tenant_id: int, campaign_id: int, period: str) -> dict:
-    """{done, total}: how many of the campaign's assessments have an annual report for
-    `period` registered (any state), of how many (one row, whatever the campaign's size)."""
-    [row] = await fetch(
-        "SELECT count(*) AS total, count(*) FILTER (WHERE EXISTS (SELECT 1 FROM document d"
-        "  JOIN document_version v ON v.document = d.id AND v.version = d.current_version"
-        "  WHERE d.tenant = a.tenant AND d.kind = 'annual_report'"
-        "  AND d.subject_type = 'service_contract' AND d.period = $3"
-        "  AND d.subject_id = a.contract)) AS done"
-        " FROM evaluation_assessment a WHERE a.tenant = $1 AND a.campaign = $2",
-        tenant_id, campaign_id, period)
-    return row
-
-
 async def campaigns(tenant_id: int, limit: int = 50) -> list[dict]:
     """The tenant's evaluation campaigns, newest period first, with their assessment counts."""
     return await fetch(

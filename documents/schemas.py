@@ -139,6 +139,7 @@ class ExportOut(msgspec.Struct):
     created_at: datetime
     finished_at: datetime | None
     download_url: str | None
+    expires_at: datetime | None = None  # when a ready ZIP's file is deleted
 
 
 def signers_from_json(raw: list | None) -> list[Signer]:
@@ -170,11 +171,12 @@ def document_out(row: dict, latest: dict | None = None) -> DocumentOut:
         latest=version_out(latest) if latest else None)
 
 
-def export_out(row: dict) -> ExportOut:
+def export_out(row: dict, expires_at: datetime | None = None) -> ExportOut:
     return ExportOut(
         id=row["id"], kind=row["kind"], subject_type=row["subject_type"],
         subject_id=row["subject_id"], state=row["state"], done=row["done"], total=row["total"],
         file_name=row["file_name"], size=row["size"], sha256=row["sha256"], error=row["error"],
         created_at=row["created_at"], finished_at=row["finished_at"],
         download_url=(f"/api/v1/document-exports/{row['id']}/file"
-                      if row["state"] == "ready" else None))
+                      if row["state"] == "ready" else None),
+        expires_at=expires_at)

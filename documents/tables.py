@@ -107,7 +107,7 @@ class DocumentExport(Table, tablename="document_export"):
     subject_id = BigInt()
     requested_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
     organization = ForeignKey(Organization, on_delete=OnDelete.restrict, null=False)
-    state = Varchar(length=12, default="queued")  # queued | running | ready | failed
+    state = Varchar(length=12, default="queued")  # queued | running | ready | failed | expired
     done = Integer(default=0)
     total = Integer(default=0)
     storage_key = Varchar(length=300, null=True, default=None)

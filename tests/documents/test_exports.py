@@ -88,6 +88,7 @@ async def test_the_bureau_downloads_a_campaign_as_one_zip_with_summaries(app, cl
     assert page.status_code == 200
     assert 'id="export-status"' in page.text and 'data-state="ready"' in page.text
     assert f'href="/documents/exports/{export["id"]}/file"' in page.text
+    assert 'id="export-expires"' in page.text and "北京时间" in page.text
     assert "<script>" not in page.text and "/documents/static/documents-live.js" in page.text
     assert (await c.get(f"/documents/exports/{export['id']}/file")).content == \
         (await client.get(done["download_url"], headers=h)).content
@@ -213,3 +214,73 @@ async def test_an_export_that_stops_making_progress_fails_and_one_that_progresse
                         " 'document.export_failed'", m.tenant)
     assert [a["subject_id"] for a in audit] == [str(lost["id"])]
     assert await fail_stalled_exports({}) == {"failed": []}  # running it again changes nothing
+
+
+async def test_a_ready_zip_expires_after_the_retention_and_its_file_goes_once_no_export_offers_it(
+        app, client, world):
+    from core.settings import get_settings
+    from core.storage import ObjectNotFound, storage
+    from documents.jobs import expire_exports
+
+    m = await build()
+    campaign = await open_campaign(client, m)
+    h = await m.h(client, "bureau")
+    ids = []
+    for _ in range(2):
+        r = await client.post("/api/v1/document-exports", headers=h,
+                              json={"campaign_id": campaign["id"]})
+        ids.append(r.json()["id"])
+        await drain()
+    old, new = [(await client.get(f"/api/v1/document-exports/{i}", headers=h)).json()
+                for i in ids]
+    assert old["state"] == new["state"] == "ready"
+    days = get_settings().documents_export_retention_days
+    finished = {r["id"]: r for r in await fetch(
+        "SELECT id, finished_at, storage_key FROM document_export WHERE id = ANY($1::bigint[])",
+        ids)}
+    from datetime import datetime, timedelta
+    assert datetime.fromisoformat(old["expires_at"]) == \
+        finished[ids[0]]["finished_at"] + timedelta(days=days)
+    # Two exports of an unchanged campaign may hold the same bytes, stored once by content:
+    # let the newer one offer the older one's file, then age only the older one.
+    key = finished[ids[0]]["storage_key"]
+    await fetch("UPDATE document_export SET storage_key = $2 WHERE id = $1", ids[1], key)
+    await fetch("UPDATE document_export SET finished_at = now() - make_interval(days => $2 + 1)"
+                " WHERE id = $1", ids[0], days)
+
+    assert await expire_exports({}) == {"expired": [ids[0]]}
+    gone = await client.get(old["download_url"], headers=h)
+    assert gone.status_code == 410 and gone.headers["content-type"].startswith(
+        "application/problem+json")
+    assert gone.json()["code"] == "expired" and "expired" in gone.json()["detail"]
+    zh = await client.get(old["download_url"], headers={**h, "Accept-Language": "zh-CN"})
+    assert zh.status_code == 410 and "过期" in zh.json()["detail"]
+    expired = (await client.get(f"/api/v1/document-exports/{ids[0]}", headers=h)).json()
+    assert expired["state"] == "expired" and expired["download_url"] is None
+    assert expired["expires_at"] is None
+    assert await storage().get(key)  # still offered by the newer export
+    assert (await client.get(new["download_url"], headers=h)).status_code == 200
+    audit = await fetch("SELECT subject_id FROM audit_entry WHERE tenant_id = $1 AND action ="
+                        " 'document.export_expired'", m.tenant)
+    assert [a["subject_id"] for a in audit] == [str(ids[0])]
+    assert await expire_exports({}) == {"expired": []}  # running it again changes nothing
+
+    await fetch("UPDATE document_export SET finished_at = now() - make_interval(days => $2 + 1)"
+                " WHERE id = $1", ids[1], days)
+    assert await expire_exports({}) == {"expired": [ids[1]]}
+    try:
+        await storage().get(key)
+        raise AssertionError("the expired ZIP's file is still stored")
+    except ObjectNotFound:
+        pass
+
+    # the bureau's page says so, stops polling and offers to prepare the ZIP again
+    c = make_client(app)
+    await c.get("/login")
+    await c.post("/login", data={"username": m.users["bureau"], "password": PASSWORD,
+                                 "next": "/"}, headers=csrf(c))
+    page = await c.get(f"/documents/exports/{ids[0]}")
+    assert 'data-state="expired"' in page.text and 'hx-trigger="export-ready"' in page.text
+    assert 'id="export-expired"' in page.text and "已过期" in page.text
+    assert (await c.get(f"/documents/exports/{ids[0]}/file")).status_code == 410
+    await c.aclose()
