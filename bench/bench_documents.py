@@ -333,8 +333,11 @@ async def bench_pipeline(w: dict, rounds: int) -> None:
         pipes.append(res["seconds"])
         plains.append(p)
         ratios.append(res["seconds"]["total"] / p[0])
-        print(f"  round {r}: pipeline {res['seconds']['total']:.2f} s, plain {p[0]:.2f} s "
-              f"(ratio {ratios[-1]:.2f}), {pages} pages, final state {res['state']}, "
+        x = res["seconds"]
+        print(f"  round {r}: pipeline {x['total']:.2f} s (its rendering "
+              f"{x['render_layout'] + x['render_pdf'] + x['render_fields']:.2f} s, signing "
+              f"{x['sign'] + x['sign_other']:.2f} s), plain {p[0]:.2f} s (ratio "
+              f"{ratios[-1]:.2f}), {pages} pages, final state {res['state']}, "
               f"{res['size'] / 1024:.0f} KiB")
     med = {k: statistics.median(x[k] for x in pipes) for k in pipes[0]}
     pl = statistics.median(x[0] for x in plains)
@@ -386,6 +389,40 @@ async def seed_small_estates(w: dict, n: int, label: str) -> int:
     return campaign
 
 
+def machine_cpu() -> float:
+    """CPU seconds the whole machine has spent busy (every process), from /proc/stat."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) process `pid` has used so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _spin(seconds: float) -> int:
+    end, n = time.perf_counter() + seconds, 0
+    while time.perf_counter() < end:
+        sum(i * i for i in range(1000))
+        n += 1
+    return n
+
+
+def cpu_scaling(seconds: float = 3.0) -> float:
+    """How much more pure-Python work 2 processes do than 1 in the same time (2.0 at best)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(2) as pool:
+        one = pool.apply(_spin, (seconds,))
+        two = sum(pool.map(_spin, [seconds, seconds]))
+    return two / one
+
+
 async def bench_zip(w: dict, campaign: int, workers: int) -> dict:
     from core.db import db, fetch
     from core.queue import queue
@@ -397,6 +434,7 @@ async def bench_zip(w: dict, campaign: int, workers: int) -> dict:
     try:
         await asyncio.sleep(8)  # let the workers import and connect
         p = await principal(w, "bureau")
+        cpu0, workers0 = machine_cpu(), [process_cpu(proc.pid) for proc in procs]
         t0 = time.perf_counter()
         async with db().transaction():
             row = await exports.request_export(p, campaign, lang="zh-CN")
@@ -409,6 +447,14 @@ async def bench_zip(w: dict, campaign: int, workers: int) -> dict:
                 break
             await asyncio.sleep(0.2)
         elapsed = time.perf_counter() - t0
+        busy = machine_cpu() - cpu0
+        in_workers = sum(process_cpu(proc.pid) - c for proc, c in zip(procs, workers0))
+        [edges] = await fetch(
+            "SELECT extract(epoch FROM min(v.created_at) - x.created_at) AS head,"
+            " extract(epoch FROM x.finished_at - max(v.created_at)) AS tail"
+            " FROM document_export x JOIN document_version v ON v.tenant = x.tenant"
+            " AND v.job_key LIKE 'export:' || x.id || ':%' WHERE x.id = $1"
+            " GROUP BY x.created_at, x.finished_at", row["id"])
     finally:
         for proc in procs:
             proc.terminate()
@@ -418,7 +464,8 @@ async def bench_zip(w: dict, campaign: int, workers: int) -> dict:
             except subprocess.TimeoutExpired:
                 proc.kill()
     return {"seconds": elapsed, "state": x["state"], "reports": x["total"],
-            "size": x["size"] or 0, "rate": x["total"] / elapsed}
+            "size": x["size"] or 0, "rate": x["total"] / elapsed, "busy": busy,
+            "in_workers": in_workers, "head": float(edges["head"]), "tail": float(edges["tail"])}
 
 
 async def main(args) -> None:
@@ -450,7 +497,13 @@ async def main(args) -> None:
                 campaign = await seed_small_estates(w, args.reports, str(i))
                 r = results[n] = await bench_zip(w, campaign, n)
                 print(f"  {n} worker process(es): {r['seconds']:.1f} s, {r['rate']:.2f} reports/s,"
-                      f" {r['state']}, ZIP {r['size'] / 1048576:.1f} MiB; load {os.getloadavg()}")
+                      f" {r['state']}, ZIP {r['size'] / 1048576:.1f} MiB; first report after "
+                      f"{r['head']:.1f} s, ZIP ready {r['tail']:.1f} s after the last; machine "
+                      f"busy {r['busy']:.0f} CPU s, {r['in_workers'] / r['busy']:.0%} of it in "
+                      f"the workers (the rest: PostgreSQL, Redis, this process)")
+            ceiling = cpu_scaling()
+            print(f"  this machine's own ceiling, measured now: 2 CPU-bound processes do "
+                  f"{ceiling:.2f}x the work of 1")
             if 1 in results and 2 in results:
                 print(f"  throughput 2 vs 1 workers: {results[2]['rate'] / results[1]['rate']:.2f}x"
                       f" (goal >= 1.8; {os.cpu_count()} CPUs, shared)")
