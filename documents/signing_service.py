@@ -81,11 +81,11 @@ async def sign_version(p: Principal, document_id: int, version: int, pin: str) -
     signer = ctx.signer
     row = await _credential_for(p, signer)
     pending = await credentials.start_unlock(row, pin)  # the PIN's key derivation starts
-    stamper = await tsa.timestamper()
     reason = (_("Electronic seal", ZH) if signer.kind == "seal"
               else _("Signed as {role}", ZH).format(role=signer.role))
     started = time.perf_counter()
     try:  # the signature is prepared while the key is derived; its value waits for the key
+        stamper = await tsa.timestamper()
         signed = await asyncio.to_thread(signing.sign_field, ctx.pdf, signer.field_name,
                                          pending.identity, stamp_for(p, signer), stamper,
                                          reason=reason, location=signer.organization,
