@@ -282,8 +282,9 @@ async def pipeline(w: dict) -> dict:
     s["total"] = time.perf_counter() - t0
     s["cpu"] = time.process_time() - c0  # every thread: the PIN derivation's too
     del credentials
-    return {"seconds": s, "pages": out.page_count, "html": out.html,
-            "state": result.version["state"], "size": result.version["size"]}
+    return {"seconds": s, "pages": out.page_count, "html": out.html, "pdf": out.pdf,
+            "signers": out.signers, "state": result.version["state"],
+            "size": result.version["size"]}
 
 
 def plain(html: str) -> tuple[float, float]:
@@ -311,6 +312,31 @@ async def pin_derivation(w: dict) -> float:
             keys.open_envelope(r["encrypted_key"], ctx, PIN)
             times.append(time.perf_counter() - t)
     return statistics.median(times)
+
+
+async def signing_alone(w: dict, pdf: bytes, signers: list) -> float:
+    """Median seconds of the pipeline's signing with nothing else: the same rendered file
+    signed in its four fields and timestamped with keys already open (no PIN derivation, no
+    registry, no database): what the signatures cost at the very least."""
+    from documents import credentials, signing, tsa
+    from documents import pki_repository as repo
+    rows = {p: await repo.active_for_user(w["tenant"], w["users"][p]) for p in ("oc", "rc", "so")}
+    rows["bureau"] = await repo.active_seal(w["tenant"], w["orgs"]["bureau"])
+    by_org = {w["orgs"][k]: k for k in ("oc", "rc", "so", "bureau")}
+    keys = {k: await credentials.unlock(r, PIN) for k, r in rows.items()}
+    stamper = await tsa.timestamper()
+
+    def chain() -> float:
+        t, f = time.perf_counter(), pdf
+        for sg in signers:
+            ident = keys[by_org[sg.organization_id]]
+            f = signing.sign_field(f, sg.field_name, ident, signing.StampText(
+                sg.kind, sg.name or "", sg.role, sg.organization), stamper)
+        signing.add_document_timestamp(f, stamper)
+        return time.perf_counter() - t
+
+    import anyio
+    return statistics.median([await anyio.to_thread.run_sync(chain) for _ in range(5)])
 
 
 async def bench_pipeline(w: dict, rounds: int) -> None:
@@ -343,6 +369,7 @@ async def bench_pipeline(w: dict, rounds: int) -> None:
     pl = statistics.median(x[0] for x in plains)
     pl_cpu = statistics.median(x[1] for x in plains)
     kdf = await pin_derivation(w)
+    floor = await signing_alone(w, res["pdf"], res["signers"])
     print(f"pipeline median {med['total']:.2f} s (data {med['data']:.2f}, html {med['render_html']:.2f},"
           f" layout {med['render_layout']:.2f}, pdf/a {med['render_pdf']:.2f}, fields "
           f"{med['render_fields']:.2f}, register {med['register']:.2f}, 4 signatures "
@@ -352,6 +379,9 @@ async def bench_pipeline(w: dict, rounds: int) -> None:
     print(f"CPU seconds (all threads): pipeline {med['cpu']:.2f}, plain {pl_cpu:.2f}, ratio "
           f"{med['cpu'] / pl_cpu:.2f}; one PIN key derivation (argon2id) alone "
           f"{kdf * 1000:.0f} ms, run beside the preparation of each signature")
+    print(f"signing alone (the 4 signatures and the document timestamp on the rendered file, keys "
+          f"open, no registry): {floor:.2f} s = {floor / pl:.2f} of plain rendering, so the "
+          f"pipeline cannot go below {1 + floor / pl:.2f}x plain with these signatures")
     print(f"seconds per page: pipeline {med['total'] / pages:.3f}, plain {pl / pages:.3f} "
           f"({pages} pages)")
     print(f"peak RSS of this process (ru_maxrss): "
@@ -412,15 +442,19 @@ def _spin(seconds: float) -> int:
     return n
 
 
-def cpu_scaling(seconds: float = 3.0) -> float:
-    """How much more pure-Python work 2 processes do than 1 in the same time (2.0 at best)."""
+def cpu_scaling(seconds: float = 2.0, tries: int = 3) -> float:
+    """How much more pure-Python work 2 processes do than 1 in the same time (2.0 at best);
+    the best of `tries`, since a neighbour on the host can only lower it."""
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")
+    best = 0.0
     with ctx.Pool(2) as pool:
-        one = pool.apply(_spin, (seconds,))
-        two = sum(pool.map(_spin, [seconds, seconds]))
-    return two / one
+        for _ in range(tries):
+            one = pool.apply(_spin, (seconds,))
+            two = sum(pool.map(_spin, [seconds, seconds]))
+            best = max(best, two / one)
+    return best
 
 
 async def bench_zip(w: dict, campaign: int, workers: int) -> dict:
@@ -495,6 +529,9 @@ async def main(args) -> None:
             results = {}
             for i, n in enumerate(int(x) for x in args.workers.split(",")):
                 campaign = await seed_small_estates(w, args.reports, str(i))
+                # A live database has long since vacuumed and analysed its rows; without this,
+                # autovacuum runs on the just-seeded tables during the measured export.
+                await sql("VACUUM ANALYZE")
                 r = results[n] = await bench_zip(w, campaign, n)
                 print(f"  {n} worker process(es): {r['seconds']:.1f} s, {r['rate']:.2f} reports/s,"
                       f" {r['state']}, ZIP {r['size'] / 1048576:.1f} MiB; first report after "
@@ -503,7 +540,7 @@ async def main(args) -> None:
                       f"the workers (the rest: PostgreSQL, Redis, this process)")
             ceiling = cpu_scaling()
             print(f"  this machine's own ceiling, measured now: 2 CPU-bound processes do "
-                  f"{ceiling:.2f}x the work of 1")
+                  f"{ceiling:.2f}x the work of 1 (best of 3)")
             if 1 in results and 2 in results:
                 print(f"  throughput 2 vs 1 workers: {results[2]['rate'] / results[1]['rate']:.2f}x"
                       f" (goal >= 1.8; {os.cpu_count()} CPUs, shared)")
