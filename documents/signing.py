@@ -29,7 +29,9 @@ from typing import Callable
 from zoneinfo import ZoneInfo
 
 import uharfbuzz as hb
+from asn1crypto import cms
 from asn1crypto import keys as akeys
+from asn1crypto import x509 as ax509
 from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.content import RawContent
@@ -41,6 +43,8 @@ from pyhanko.pdf_utils.layout import BoxConstraints
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.sign import fields, signers
+from pyhanko.sign.attributes import CMSAttributeProvider, SigningCertificateV2Provider
+from pyhanko.sign.general import as_signing_certificate_v2, simple_cms_attribute
 from pyhanko.sign.general import SigningError as PyHankoSigningError
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
@@ -219,14 +223,44 @@ def add_signature_fields(pdf: bytes, boxes: dict[str, tuple[int, tuple[int, int,
 
 
 # --- signing ------------------------------------------------------------------------------------
+@lru_cache(maxsize=256)
+def _signing_certificate_attribute(certificate_der: bytes) -> bytes:
+    """The DER of the signed attribute naming the signer's certificate (ESS
+    signing-certificate-v2), built once per certificate."""
+    cert = ax509.Certificate.load(certificate_der)
+    return simple_cms_attribute("signing_certificate_v2", as_signing_certificate_v2(cert)).dump()
+
+
+class _PreparedAttribute(CMSAttributeProvider):
+    """A signed attribute whose encoding is known in advance."""
+
+    def __init__(self, der: bytes) -> None:
+        self.der = der
+
+    async def get_attribute(self, dry_run=False) -> cms.CMSAttribute:
+        return cms.CMSAttribute.load(self.der)
+
+
 class _KeyWhenNeeded(signers.SimpleSigner):
     """pyHanko's in-memory signer, but the private key is asked for only when the signature
     value is computed: everything before (parsing, the stamp's appearance, the document digest,
-    the signed attributes) runs while the signer's PIN key derivation is still working."""
+    the signed attributes) runs while the signer's PIN key derivation is still working.
+
+    The signing-certificate-v2 attribute is the same for every signature of a certificate;
+    asn1crypto takes ~6 ms to build and encode it afresh (a quarter of a signature), so it is
+    encoded once and parsed back each time (same bytes)."""
 
     def __init__(self, key: Callable[[], object], **kwargs) -> None:
         super().__init__(signing_key=None, **kwargs)  # type: ignore[arg-type]
         self._key = key
+
+    def _signed_attr_providers(self, *args, **kwargs):
+        for provider in super()._signed_attr_providers(*args, **kwargs):
+            if isinstance(provider, SigningCertificateV2Provider):
+                yield _PreparedAttribute(_signing_certificate_attribute(
+                    provider.signing_cert.dump()))
+            else:
+                yield provider
 
     def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
         if self.signing_key is None:

@@ -30,15 +30,14 @@ ALLOWED_DIGESTS = ("sha256", "sha384", "sha512")
 
 
 @lru_cache(maxsize=4)
-def _signing_certificate_attribute(tsa_cert_der: bytes) -> cms.CMSAttribute:
-    """The signed attribute naming the TSA's certificate: the same in every token, so built and
-    DER-encoded once per certificate (asn1crypto would re-encode the names in it every time)."""
+def _signing_certificate_attribute(tsa_cert_der: bytes) -> bytes:
+    """The DER of the signed attribute naming the TSA's certificate: the same in every token, so
+    encoded once per certificate and parsed back for each token (building it afresh, or reusing
+    the built object, makes asn1crypto copy and re-encode the names in it every time)."""
     from asn1crypto import x509 as ax509
 
-    attribute = simple_cms_attribute("signing_certificate", general.as_signing_certificate(
-        ax509.Certificate.load(tsa_cert_der)))
-    attribute.dump()
-    return attribute
+    return simple_cms_attribute("signing_certificate", general.as_signing_certificate(
+        ax509.Certificate.load(tsa_cert_der))).dump()
 
 
 class PlatformTimeStamper(DummyTimeStamper):
@@ -66,7 +65,7 @@ class PlatformTimeStamper(DummyTimeStamper):
         signed_attrs = cms.CMSAttributes([
             simple_cms_attribute("content_type", "tst_info"),
             simple_cms_attribute("signing_time", cms.Time({"utc_time": core.UTCTime(dt_)})),
-            self._signing_certificate,
+            cms.CMSAttribute.load(self._signing_certificate),
             simple_cms_attribute("message_digest", digest.finalize()),
         ])
         signature = self._key.sign(signed_attrs.dump(), padding.PKCS1v15(),

@@ -194,3 +194,24 @@ def test_a_key_supplied_late_signs_only_when_it_arrives_and_its_failure_signs_no
     with pytest.raises(WrongPin):
         signing.sign_field(pdf, "s", pending, StampText("person", "孙八", "委员", "业委会"),
                            stamper, key=wrong)
+
+
+def test_the_signing_certificate_attribute_names_the_signers_certificate_as_pyhanko_builds_it(
+        authority):
+    from hashlib import sha256
+
+    from pyhanko.sign.general import as_signing_certificate_v2, simple_cms_attribute
+
+    pdf = render_pdf(fields={"a": (0, (40, 40, 200, 120)), "b": (0, (220, 40, 380, 120))})
+    one, two = person(authority.ca, "周九", "甲"), person(authority.ca, "吴十", "乙")
+    stamper = tsa.PlatformTimeStamper(authority.tsa)
+    pdf = signing.sign_field(pdf, "a", one, StampText("person", "周九", "r", "甲"), stamper)
+    pdf = signing.sign_field(pdf, "b", two, StampText("person", "吴十", "r", "乙"), stamper)
+    for sig, ident in zip(PdfFileReader(io.BytesIO(pdf)).embedded_signatures, (one, two)):
+        [attr] = [a for a in sig.signer_info["signed_attrs"]
+                  if a["type"].native == "signing_certificate_v2"]
+        cert_der = ident.asn1_certificate.dump()
+        [cert_id] = attr["values"][0]["certs"]
+        assert cert_id["cert_hash"].native == sha256(cert_der).digest()
+        assert attr.dump() == simple_cms_attribute(
+            "signing_certificate_v2", as_signing_certificate_v2(ident.asn1_certificate)).dump()
