@@ -7,9 +7,10 @@ them). Regenerating a document makes version n+1; earlier versions that are not 
 continues: the seal after `signed`, a document timestamp after that).
 
 Crash safety of rendering: the worker renders first, then calls `register_version` inside ONE
-transaction with the job's idempotency key. The PDF is stored content-addressed before the rows
-are written, so a crash leaves at worst an unreferenced blob (same key on retry), never a row
-without its file; the unique job key makes a retried job return the version its first run
+transaction with the job's idempotency key. The PDF is stored content-addressed (written and
+fsync'd while the rows are written, and durable before the transaction commits), so a crash
+leaves at worst an unreferenced blob (same key on retry), never a row without its file; the
+unique job key makes a retried job return the version its first run
 registered instead of making a second one.
 
 Signing (documents A's module) goes through `version_for_signing` (who may sign now, the bytes
@@ -18,9 +19,11 @@ Verification uses `find_by_sha256` and `find_by_code`.
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,7 +124,24 @@ async def register_version(*, tenant_id: int, kind: str, subject_type: str, subj
         return existing
     check_signers(signers)
     digest = hashlib.sha256(pdf).hexdigest()
-    stored = await storage().put(key_for(STORAGE_NAMESPACE, tenant_id, digest, "pdf"), pdf, PDF)
+    key = key_for(STORAGE_NAMESPACE, tenant_id, digest, "pdf")
+    async with _storing(key, pdf):
+        return await _register(tenant_id=tenant_id, kind=kind, subject_type=subject_type,
+                               subject_id=subject_id, period=period, title=title,
+                               owner_organization_id=owner_organization_id, estate_id=estate_id,
+                               organizations=organizations, pdf=pdf, digest=digest,
+                               storage_key=key, page_count=page_count, signers=signers,
+                               source=source, template=template, job_key=job_key,
+                               created_by=created_by, open_for_signing=open_for_signing,
+                               expected_version=expected_version)
+
+
+async def _register(*, tenant_id: int, kind: str, subject_type: str, subject_id: int,
+                    period: str, title: str, owner_organization_id: int, estate_id: int | None,
+                    organizations: list[int], pdf: bytes, digest: str, storage_key: str,
+                    page_count: int, signers: list[Signer], source: dict, template: str,
+                    job_key: str, created_by: int | None, open_for_signing: bool,
+                    expected_version: int | None) -> dict:
     doc = await ensure_document(tenant_id=tenant_id, kind=kind, subject_type=subject_type,
                                 subject_id=subject_id, period=period, title=title,
                                 owner_organization_id=owner_organization_id,
@@ -132,12 +152,12 @@ async def register_version(*, tenant_id: int, kind: str, subject_type: str, subj
         raise StaleRender(f"rendered as version {expected_version}, next is {number}")
     state = "awaiting_signatures" if open_for_signing and signers else "draft"
     version = await repo.system_insert_version(
-        tenant=tenant_id, document=doc["id"], version=number, storage_key=stored.key,
+        tenant=tenant_id, document=doc["id"], version=number, storage_key=storage_key,
         sha256=digest, size=len(pdf), page_count=page_count, state=state,
         signers=signers_to_json(signers), source_json=source, template=template,
         job_key=job_key, verify_code=verify_code_for(tenant_id, job_key), created_by=created_by)
     await repo.system_insert_file(tenant=tenant_id, version=version["id"], revision=0,
-                                  storage_key=stored.key, sha256=digest, size=len(pdf),
+                                  storage_key=storage_key, sha256=digest, size=len(pdf),
                                   signer_index=None, kind="render", created_by=created_by)
     superseded = await repo.system_supersede_unsigned(doc["id"], number)
     await repo.system_update_document(doc["id"], current_version=number, title=title,
@@ -258,15 +278,15 @@ async def record_signature(p: Principal, version_id: int, new_pdf: bytes, *, sig
         state = "sealed"
     elif nxt >= persons:
         state = "signed"
-    updated = await _store_increment(row, new_pdf, kind=signer.kind if signer.kind == "seal"
-                                     else "signature", signer_index=signer_index,
-                                     actor=p.user_id, next_signer=nxt, state=state)
-    doc = await repo.system_document(row["tenant"], row["document"])
-    action = "sealed" if signer.kind == "seal" else "signed"
-    await _log(doc, row["version"], action, p.user_id, signer_index=signer_index,
-               field=signer.field_name, sha256=updated["sha256"], state=state)
-    if state != row["state"]:
-        await _announce(doc, f"document.{state}", row["version"], state)
+    async with _increment(row, new_pdf, kind=signer.kind if signer.kind == "seal"
+                          else "signature", signer_index=signer_index, actor=p.user_id,
+                          next_signer=nxt, state=state) as updated:
+        doc = await repo.system_document(row["tenant"], row["document"])
+        action = "sealed" if signer.kind == "seal" else "signed"
+        await _log(doc, row["version"], action, p.user_id, signer_index=signer_index,
+                   field=signer.field_name, sha256=updated["sha256"], state=state)
+        if state != row["state"]:
+            await _announce(doc, f"document.{state}", row["version"], state)
     return updated
 
 
@@ -281,28 +301,48 @@ async def record_timestamp(p: Principal | None, version_id: int, new_pdf: bytes,
         raise Conflict(_("This version is not open for signing."), state=row["state"])
     if row["sha256"] != expected_sha256:
         raise PreconditionFailed(_("The document changed while you were signing; sign again."))
-    updated = await _store_increment(row, new_pdf, kind="timestamp", signer_index=None,
-                                     actor=p.user_id if p else None)
-    doc = await repo.system_document(row["tenant"], row["document"])
-    await _log(doc, row["version"], "timestamped", p.user_id if p else None,
-               sha256=updated["sha256"])
+    async with _increment(row, new_pdf, kind="timestamp", signer_index=None,
+                          actor=p.user_id if p else None) as updated:
+        doc = await repo.system_document(row["tenant"], row["document"])
+        await _log(doc, row["version"], "timestamped", p.user_id if p else None,
+                   sha256=updated["sha256"])
     return updated
 
 
-async def _store_increment(row: dict, new_pdf: bytes, *, kind: str, signer_index: int | None,
-                           actor: int | None, **changes: Any) -> dict:
-    old = await storage().get(row["storage_key"])
-    if len(new_pdf) <= len(old) or not new_pdf.startswith(old):
+@asynccontextmanager
+async def _increment(row: dict, new_pdf: bytes, *, kind: str, signer_index: int | None,
+                     actor: int | None, **changes: Any) -> AsyncIterator[dict]:
+    """Register `new_pdf` as the next file of version `row` and yield the updated version row;
+    the file is written while the rows (and the caller's block: events, audit) are."""
+    # The registered file is `size` bytes whose SHA-256 the row holds: the new file must begin
+    # with exactly those bytes (hashing the prefix is cheaper than reading the file back).
+    size = row["size"]
+    if (len(new_pdf) <= size
+            or hashlib.sha256(memoryview(new_pdf)[:size]).hexdigest() != row["sha256"]):
         raise Invalid(_("A signature must be added as an incremental update of the document."))
     digest = hashlib.sha256(new_pdf).hexdigest()
-    stored = await storage().put(key_for(STORAGE_NAMESPACE, row["tenant"], digest, "pdf"),
-                                 new_pdf, PDF)
-    revision = await repo.system_last_revision(row["id"]) + 1
-    await repo.system_insert_file(tenant=row["tenant"], version=row["id"], revision=revision,
-                                  storage_key=stored.key, sha256=digest, size=len(new_pdf),
-                                  signer_index=signer_index, kind=kind, created_by=actor)
-    return await repo.system_update_version(row["id"], storage_key=stored.key, sha256=digest,
-                                            size=len(new_pdf), **changes)
+    key = key_for(STORAGE_NAMESPACE, row["tenant"], digest, "pdf")
+    async with _storing(key, new_pdf):
+        revision = await repo.system_last_revision(row["id"]) + 1
+        await repo.system_insert_file(tenant=row["tenant"], version=row["id"], revision=revision,
+                                      storage_key=key, sha256=digest, size=len(new_pdf),
+                                      signer_index=signer_index, kind=kind, created_by=actor)
+        yield await repo.system_update_version(row["id"], storage_key=key, sha256=digest,
+                                               size=len(new_pdf), **changes)
+
+
+@asynccontextmanager
+async def _storing(key: str, pdf: bytes) -> AsyncIterator[None]:
+    """Store `pdf` under `key` while the block writes its rows: the file's write and fsync (in a
+    worker thread) overlap the database round trips instead of preceding them. The file is
+    durable when the block ends, so before the caller's transaction commits; when the block
+    fails, the write is still awaited (an unreferenced content-addressed file is harmless, as
+    after a rolled-back transaction) and a failed write fails the block."""
+    task = asyncio.ensure_future(storage().put(key, pdf, PDF))
+    try:
+        yield
+    finally:
+        await task
 
 
 # --- verification --------------------------------------------------------------------------------

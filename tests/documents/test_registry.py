@@ -129,6 +129,51 @@ async def test_a_signature_must_extend_the_file_it_was_made_on(client, world):
         with pytest.raises(Exception, match="增量更新"):
             await service.record_signature(p, v1["id"], tiny_pdf("rewritten") + b"x" * 50,
                                            signer_index=0, expected_sha256=v1["sha256"])
+        changed = bytearray(ctx.pdf)
+        changed[len(changed) // 2] ^= 1  # same length, one byte of the signed file altered
+        with pytest.raises(Exception, match="增量更新"):
+            await service.record_signature(p, v1["id"], signed_copy(bytes(changed), 0),
+                                           signer_index=0, expected_sha256=v1["sha256"])
+        with pytest.raises(Exception, match="增量更新"):
+            await service.record_signature(p, v1["id"], ctx.pdf[:-10], signer_index=0,
+                                           expected_sha256=v1["sha256"])
+
+
+class _FailingDisk:
+    """The storage in use, except that every write fails the way a full disk does."""
+
+    def __init__(self, real) -> None:
+        self.real = real
+
+    async def put(self, key, data, content_type):
+        raise OSError(28, "No space left on device")
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+async def test_a_failed_file_write_fails_the_registration_and_the_signature_and_writes_no_rows(
+        client, world, monkeypatch):
+    real = service.storage()
+    v1 = await register(world, subject_id=secrets.randbelow(10**6))
+    monkeypatch.setattr(service, "storage", lambda: _FailingDisk(real))
+    subject = secrets.randbelow(10**6)
+    with pytest.raises(OSError):
+        await register(world, subject_id=subject)
+    assert await fetch("SELECT id FROM document WHERE subject_type = 'test_subject' AND "
+                       "subject_id = $1", subject) == []
+    p = await who(world, "owners_committee:chair")
+    with pytest.raises(OSError):
+        async with db().transaction():
+            ctx = await service.version_for_signing(p, v1["document"], 1)
+            await service.record_signature(p, v1["id"], signed_copy(ctx.pdf, 0), signer_index=0,
+                                           expected_sha256=v1["sha256"])
+    monkeypatch.setattr(service, "storage", lambda: real)
+    rows = await fetch("SELECT revision FROM document_file WHERE version = $1", v1["id"])
+    assert [r["revision"] for r in rows] == [0]
+    again = await sign(world, "owners_committee:chair", v1["document"], 1)
+    assert again["next_signer"] == 1 and await real.get(again["storage_key"]) \
+        == signed_copy(await real.get(v1["storage_key"]), 0)
 
 
 async def test_drafts_are_opened_for_signing_by_a_manager_of_the_owner(client, world):
