@@ -173,6 +173,38 @@ async def test_an_unreachable_external_tsa_signs_nothing_and_says_so(client, wor
     assert rows[0]["next_signer"] == 0 and rows[0]["state"] == "awaiting_signatures"
 
 
+async def test_a_tsa_failing_at_the_document_timestamp_leaves_the_seal_unregistered_for_a_retry(
+        client, world, monkeypatch):
+    from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+
+    from documents import signing
+
+    version = await _register(world)
+    chair = await _h(client, world, "owners_committee:chair")
+    rc = await _h(client, world, "residents_committee:admin")
+    oc_admin = await _h(client, world, "owners_committee:admin")
+    await _enrol(client, rc, RC_PIN)
+    for headers, pin in ((chair, WORLD_PIN), (rc, RC_PIN)):
+        r = await client.post(_url(version), json={"pin": pin}, headers=headers)
+        assert r.status_code == 201, r.text
+    real = signing.add_document_timestamp
+
+    def tsa_gone(pdf, stamper):  # the seal's own timestamp was issued; then the TSA went away
+        raise TimestampRequestError("the TSA stopped answering")
+
+    monkeypatch.setattr(signing, "add_document_timestamp", tsa_gone)
+    r = await client.post(_url(version), json={"pin": WORLD_PIN}, headers=oc_admin)
+    assert r.status_code == 503 and r.headers["retry-after"] == "30", r.text
+    rows = await fetch("SELECT next_signer, state FROM document_version WHERE id = $1",
+                       version["id"])
+    assert rows[0]["state"] == "signed" and rows[0]["next_signer"] == 2  # the seal not kept
+    assert len(await _files(version)) == 3
+    monkeypatch.setattr(signing, "add_document_timestamp", real)
+    r = await client.post(_url(version), json={"pin": WORLD_PIN}, headers=oc_admin)
+    assert r.status_code == 201 and r.json()["state"] == "sealed" and r.json()["timestamped"]
+    assert len(await _files(version)) == 5
+
+
 async def test_enrolment_and_pin_change_through_the_api(client, world):
     h = await _h(client, world, "residents_committee:grid_worker")
     r = await client.post("/api/v1/signing/me", json={"pin": "111111"}, headers=h)
