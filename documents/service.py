@@ -126,46 +126,32 @@ async def register_version(*, tenant_id: int, kind: str, subject_type: str, subj
     digest = hashlib.sha256(pdf).hexdigest()
     key = key_for(STORAGE_NAMESPACE, tenant_id, digest, "pdf")
     async with _storing(key, pdf):
-        return await _register(tenant_id=tenant_id, kind=kind, subject_type=subject_type,
-                               subject_id=subject_id, period=period, title=title,
-                               owner_organization_id=owner_organization_id, estate_id=estate_id,
-                               organizations=organizations, pdf=pdf, digest=digest,
-                               storage_key=key, page_count=page_count, signers=signers,
-                               source=source, template=template, job_key=job_key,
-                               created_by=created_by, open_for_signing=open_for_signing,
-                               expected_version=expected_version)
-
-
-async def _register(*, tenant_id: int, kind: str, subject_type: str, subject_id: int,
-                    period: str, title: str, owner_organization_id: int, estate_id: int | None,
-                    organizations: list[int], pdf: bytes, digest: str, storage_key: str,
-                    page_count: int, signers: list[Signer], source: dict, template: str,
-                    job_key: str, created_by: int | None, open_for_signing: bool,
-                    expected_version: int | None) -> dict:
-    doc = await ensure_document(tenant_id=tenant_id, kind=kind, subject_type=subject_type,
-                                subject_id=subject_id, period=period, title=title,
-                                owner_organization_id=owner_organization_id,
-                                estate_id=estate_id, organizations=organizations)
-    doc = await repo.system_document(tenant_id, doc["id"], lock=True)  # serialise versions
-    number = doc["current_version"] + 1
-    if expected_version is not None and expected_version != number:
-        raise StaleRender(f"rendered as version {expected_version}, next is {number}")
-    state = "awaiting_signatures" if open_for_signing and signers else "draft"
-    version = await repo.system_insert_version(
-        tenant=tenant_id, document=doc["id"], version=number, storage_key=storage_key,
-        sha256=digest, size=len(pdf), page_count=page_count, state=state,
-        signers=signers_to_json(signers), source_json=source, template=template,
-        job_key=job_key, verify_code=verify_code_for(tenant_id, job_key), created_by=created_by)
-    await repo.system_insert_file(tenant=tenant_id, version=version["id"], revision=0,
-                                  storage_key=storage_key, sha256=digest, size=len(pdf),
-                                  signer_index=None, kind="render", created_by=created_by)
-    superseded = await repo.system_supersede_unsigned(doc["id"], number)
-    await repo.system_update_document(doc["id"], current_version=number, title=title,
-                                      organizations=sorted({*organizations} - {doc["owner_organization"]}))
-    await _log(doc, number, "rendered", created_by, sha256=digest, pages=page_count,
-               state=state, superseded=superseded, job_key=job_key)
-    await _announce(doc, "document.rendered", number, state)
-    return version
+        doc = await ensure_document(tenant_id=tenant_id, kind=kind, subject_type=subject_type,
+                                    subject_id=subject_id, period=period, title=title,
+                                    owner_organization_id=owner_organization_id,
+                                    estate_id=estate_id, organizations=organizations)
+        doc = await repo.system_document(tenant_id, doc["id"], lock=True)  # serialise versions
+        number = doc["current_version"] + 1
+        if expected_version is not None and expected_version != number:
+            raise StaleRender(f"rendered as version {expected_version}, next is {number}")
+        state = "awaiting_signatures" if open_for_signing and signers else "draft"
+        version = await repo.system_insert_version(
+            tenant=tenant_id, document=doc["id"], version=number, storage_key=key,
+            sha256=digest, size=len(pdf), page_count=page_count, state=state,
+            signers=signers_to_json(signers), source_json=source, template=template,
+            job_key=job_key, verify_code=verify_code_for(tenant_id, job_key),
+            created_by=created_by)
+        await repo.system_insert_file(tenant=tenant_id, version=version["id"], revision=0,
+                                      storage_key=key, sha256=digest, size=len(pdf),
+                                      signer_index=None, kind="render", created_by=created_by)
+        superseded = await repo.system_supersede_unsigned(doc["id"], number)
+        others = sorted({*organizations} - {doc["owner_organization"]})
+        await repo.system_update_document(doc["id"], current_version=number, title=title,
+                                          organizations=others)
+        await _log(doc, number, "rendered", created_by, sha256=digest, pages=page_count,
+                   state=state, superseded=superseded, job_key=job_key)
+        await _announce(doc, "document.rendered", number, state)
+        return version
 
 
 async def _log(doc: dict, version: int | None, action: str, actor: int | None,
