@@ -10,8 +10,8 @@ Crash safety of rendering: the worker renders first, then calls `register_versio
 transaction with the job's idempotency key. The PDF is stored content-addressed (written and
 fsync'd while the rows are written, and durable before the transaction commits), so a crash
 leaves at worst an unreferenced blob (same key on retry), never a row without its file; the
-unique job key makes a retried job return the version its first run
-registered instead of making a second one.
+unique job key makes a retried job return the version its first run registered instead of
+making a second one.
 
 Signing (documents A's module) goes through `version_for_signing` (who may sign now, the bytes
 to sign) and `record_signature` / `record_timestamp` (store the increment, advance the state).

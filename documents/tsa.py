@@ -79,19 +79,14 @@ class PlatformTimeStamper(DummyTimeStamper):
             self.fixed_dt = None
 
 
-_parts: tuple[Identity, tuple] | None = None
-
-
+@lru_cache(maxsize=2)
 def _asn1_parts(tsa: Identity) -> tuple:
     """The TSA's certificate, key and chain as asn1crypto objects, converted once per TSA
     identity (re-encoding the 3072-bit key and parsing the certificates cost ~0.7 ms a
     signature). Each signature still gets its own timestamper: pyHanko's keeps the token's time
     on the instance, so one instance must not serve two signing threads at once."""
-    global _parts
-    if _parts is None or _parts[0] is not tsa:
-        _parts = (tsa, (to_asn1(tsa.certificate), tsa.asn1_key,
-                        SimpleCertificateStore.from_certs([to_asn1(c) for c in tsa.chain])))
-    return _parts[1]
+    return (tsa.asn1_certificate, tsa.asn1_key,
+            SimpleCertificateStore.from_certs([to_asn1(c) for c in tsa.chain]))
 
 
 async def platform_timestamper() -> PlatformTimeStamper:

@@ -53,6 +53,16 @@ async def _enrol(client, headers: dict, pin: str) -> int:
     return r.json()["id"]
 
 
+async def _the_signers(client, world) -> tuple[dict, dict, dict]:
+    """Headers of the default signer list in turn: the owners' committee chair, the residents'
+    committee admin (enrolled here with RC_PIN) and the owners' committee admin (the seal)."""
+    chair = await _h(client, world, "owners_committee:chair")
+    rc = await _h(client, world, "residents_committee:admin")
+    oc_admin = await _h(client, world, "owners_committee:admin")
+    await _enrol(client, rc, RC_PIN)
+    return chair, rc, oc_admin
+
+
 async def _files(version: dict) -> list[bytes]:
     rows = await fetch("SELECT storage_key FROM document_file WHERE version = $1 ORDER BY revision",
                        version["id"])
@@ -70,11 +80,8 @@ async def _verify(client, data: bytes, headers: dict | None = None) -> dict:
 async def test_two_signers_and_the_seal_sign_in_turn_and_the_file_validates_everywhere(
         client, world, tmp_path):
     version = await _register(world)
-    chair = await _h(client, world, "owners_committee:chair")
-    rc = await _h(client, world, "residents_committee:admin")
-    oc_admin = await _h(client, world, "owners_committee:admin")
+    chair, rc, oc_admin = await _the_signers(client, world)
     reader = await _h(client, world, "residents_committee:grid_worker")  # reads, not a signer
-    await _enrol(client, rc, RC_PIN)
 
     r = await client.post(_url(version), json={"pin": RC_PIN}, headers=rc)
     assert r.status_code == 409, r.text  # out of turn: the chair signs first
@@ -180,10 +187,7 @@ async def test_a_tsa_failing_at_the_document_timestamp_leaves_the_seal_unregiste
     from documents import signing
 
     version = await _register(world)
-    chair = await _h(client, world, "owners_committee:chair")
-    rc = await _h(client, world, "residents_committee:admin")
-    oc_admin = await _h(client, world, "owners_committee:admin")
-    await _enrol(client, rc, RC_PIN)
+    chair, rc, oc_admin = await _the_signers(client, world)
     for headers, pin in ((chair, WORLD_PIN), (rc, RC_PIN)):
         r = await client.post(_url(version), json={"pin": pin}, headers=headers)
         assert r.status_code == 201, r.text
